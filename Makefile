@@ -1,0 +1,50 @@
+# friendlyhello: every entry point is a target here; `make help` lists them.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+include hack/versions.env
+
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+PYTEST := $(PYTHON) -m pytest
+
+.PHONY: help
+help: ## List the entry points
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+# The virtualenv is rebuilt whenever a lock file changes.
+$(VENV)/.installed: requirements.lock requirements-test.lock
+	@echo "venv: installing the pinned Python dependencies into $(VENV)"
+	@test -x $(PYTHON) || python3 -m venv $(VENV)
+	@$(PYTHON) -m pip install --quiet --require-hashes -r requirements-test.lock
+	@touch $@
+
+.PHONY: venv
+venv: $(VENV)/.installed ## Create .venv with the pinned dependencies
+
+.PHONY: system-deps
+system-deps: ## Install the Debian packages tests need (redis-server, wrk)
+	@hack/system-deps.sh
+
+.PHONY: test
+test: venv system-deps ## Run every test (what CI runs)
+	$(PYTEST) tests
+
+.PHONY: test-unit
+test-unit: venv system-deps ## Run the app's tests against a real redis-server
+	$(PYTEST) tests/unit
+
+.PHONY: bench
+bench: venv system-deps ## Benchmark the service against the seed app and a bare-WSGI floor
+	$(PYTHON) bench/run.py
+
+.PHONY: run
+run: venv ## Serve the app locally with gunicorn on :8080 (needs a Redis at REDIS_HOST)
+	$(PYTHON) -m gunicorn -c gunicorn.conf.py
+
+.PHONY: lock
+lock: venv ## Re-pin the Python dependencies (requirements*.lock)
+	@$(PYTHON) -m pip install --quiet pip-tools
+	@hack/lock.sh

@@ -1,0 +1,111 @@
+"""friendlyhello: the Docker "get started" visit counter, made fit for production."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from flask import Flask, abort, g, jsonify, request
+from jinja2 import Template
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import ConfigError, Settings
+from .counter import VisitCounter
+from .jsonlog import REQUEST_ID_HEADER, configure_app_logger
+from .metrics import Metrics
+
+__version__ = "0.1.0"
+
+# An incoming request id is echoed and logged only when it looks like one.
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+@dataclass
+class State:
+    """Everything a request needs, built once per app."""
+
+    settings: Settings
+    counter: VisitCounter
+    metrics: Metrics
+    hostname: str
+    page: Template
+    draining: threading.Event = field(default_factory=threading.Event)
+
+
+def state() -> State:
+    from flask import current_app
+
+    return current_app.extensions["friendlyhello"]
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    if settings is None:
+        settings = Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(MAX_CONTENT_LENGTH=settings.max_content_length, JSON_SORT_KEYS=False)
+    configure_app_logger(app.logger)
+
+    metrics = Metrics()
+    counter = VisitCounter.from_settings(
+        settings,
+        on_error=lambda operation: metrics.redis_errors.labels(operation).inc(),
+        on_value=metrics.visits.set,
+    )
+    page = app.jinja_env.get_template("index.html")
+    app.extensions["friendlyhello"] = State(settings, counter, metrics, socket.gethostname(), page)
+
+    if settings.proxy_hops:
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
+
+    from . import ops, views
+
+    app.register_blueprint(views.pages)
+    app.register_blueprint(views.api)
+    app.register_blueprint(ops.bp)
+    _install_request_hooks(app, metrics)
+    return app
+
+
+def _install_request_hooks(app: Flask, metrics: Metrics) -> None:
+    @app.before_request
+    def start_request() -> None:
+        g.started = time.perf_counter()
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        # No route reads a body, so Flask would never check the limit itself.
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        if request.content_length is not None and request.content_length > limit:
+            abort(413)
+
+    @app.after_request
+    def finish_request(response):
+        # A request refused before start_request ran (e.g. by routing) still gets an id.
+        request_id = g.get("request_id") or uuid.uuid4().hex
+        response.headers[REQUEST_ID_HEADER] = request_id
+        started = g.get("started")
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        if started is not None:
+            metrics.observe_request(route, request.method, response.status_code,
+                                    time.perf_counter() - started)
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        body = {"error": error.name, "status": error.code, "detail": error.description}
+        if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+            return jsonify(body), error.code
+        return error
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        app.logger.exception("unhandled error")
+        return jsonify(error="Internal Server Error", status=500), 500
+
+
+__all__ = ["ConfigError", "Settings", "create_app", "__version__"]

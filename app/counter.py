@@ -1,0 +1,119 @@
+"""The visit counter: one Redis key, INCR per visit.
+
+While Redis is away the counter fails fast: after a failure no request waits
+on Redis until a back-off delay has passed, and then a single request probes
+it. The delay doubles on each failed probe up to a maximum, which is also the
+longest it takes to notice that Redis is back.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from .config import Settings
+
+COUNTER_KEY = "counter"
+
+
+class CounterUnavailable(Exception):
+    """Redis could not be reached, or the counter is backing off after a failure."""
+
+
+class CircuitBreaker:
+    """Closed while calls succeed; open for a growing delay after a failure.
+
+    Thread-safe: gunicorn's threaded workers share one breaker per process.
+    When the delay has passed, exactly one caller is let through as a probe;
+    the others keep failing fast until the probe settles the state.
+    """
+
+    def __init__(self, initial: float, maximum: float, clock: Callable[[], float] = time.monotonic):
+        self.initial = initial
+        self.maximum = maximum
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._delay = 0.0
+        self._open_until = 0.0
+        self._probing = False
+
+    @property
+    def is_open(self) -> bool:
+        return self._delay > 0
+
+    def allow(self) -> bool:
+        with self._lock:
+            if self._delay == 0:
+                return True
+            if self._probing or self._clock() < self._open_until:
+                return False
+            self._probing = True
+            return True
+
+    def record_success(self) -> None:
+        with self._lock:
+            self._delay = 0.0
+            self._probing = False
+
+    def record_failure(self) -> None:
+        with self._lock:
+            self._delay = min(self.maximum, self._delay * 2) if self._delay else self.initial
+            self._open_until = self._clock() + self._delay
+            self._probing = False
+
+
+class VisitCounter:
+    def __init__(self, client: redis.Redis, breaker: CircuitBreaker,
+                 on_error: Callable[[str], None] = lambda operation: None,
+                 on_value: Callable[[int], None] = lambda value: None):
+        self.client = client
+        self.breaker = breaker
+        self._on_error = on_error
+        self._on_value = on_value
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **hooks) -> "VisitCounter":
+        client = redis.Redis(
+            host=settings.redis_host,
+            port=settings.redis_port,
+            db=settings.redis_db,
+            password=settings.redis_password,
+            socket_connect_timeout=settings.redis_connect_timeout,
+            socket_timeout=settings.redis_socket_timeout,
+            # The breaker decides when to try again; a retry here would make a
+            # request wait several timeouts while Redis is down.
+            retry=Retry(NoBackoff(), 0),
+            health_check_interval=30,
+        )
+        breaker = CircuitBreaker(settings.redis_backoff_initial, settings.redis_backoff_max)
+        return cls(client, breaker, **hooks)
+
+    def increment(self) -> int:
+        """Add one visit and return the new count (the value INCR returned)."""
+        return self._call("incr", lambda: int(self.client.incr(COUNTER_KEY)))
+
+    def read(self) -> int:
+        """Return the count without changing it."""
+        return self._call("get", lambda: int(self.client.get(COUNTER_KEY) or 0))
+
+    @property
+    def available(self) -> bool:
+        return not self.breaker.is_open
+
+    def _call(self, operation: str, command: Callable[[], int]) -> int:
+        if not self.breaker.allow():
+            raise CounterUnavailable("Redis is unavailable; backing off")
+        try:
+            value = command()
+        except (redis.RedisError, OSError) as exc:
+            self.breaker.record_failure()
+            self._on_error(operation)
+            raise CounterUnavailable(str(exc)) from exc
+        self.breaker.record_success()
+        self._on_value(value)
+        return value

@@ -1,0 +1,46 @@
+"""Prometheus metrics, correct under gunicorn's several worker processes.
+
+When PROMETHEUS_MULTIPROC_DIR is set (gunicorn.conf.py sets it before any
+worker starts), prometheus-client keeps each process's values in files there
+and a scrape sums them with MultiProcessCollector; otherwise the app's own
+registry is served, which is what tests and `flask run` use.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import multiprocess
+
+# Buckets sized for a page that takes about a millisecond and one Redis round trip.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "friendlyhello_http_requests_total", "HTTP requests answered.",
+            ["route", "method", "status"], registry=self.registry)
+        self.latency = Histogram(
+            "friendlyhello_http_request_duration_seconds", "Time to answer an HTTP request.",
+            ["route", "method", "status"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.redis_errors = Counter(
+            "friendlyhello_redis_errors_total", "Redis commands that failed.",
+            ["operation"], registry=self.registry)
+        self.visits = Gauge(
+            "friendlyhello_visits", "The visit count last read from or written to Redis.",
+            multiprocess_mode="mostrecent", registry=self.registry)
+
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        labels = (route, method, str(status))
+        self.requests.labels(*labels).inc()
+        self.latency.labels(*labels).observe(seconds)
+
+    def exposition(self) -> bytes:
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            return generate_latest(registry)
+        return generate_latest(self.registry)

@@ -1,0 +1,74 @@
+"""gunicorn settings for friendlyhello; every value comes from app.config.Settings.
+
+Read by gunicorn's master before any worker starts, so a bad environment stops
+the server here with one line (exit status 2) rather than in every worker.
+"""
+
+import os
+import shutil
+import signal
+import tempfile
+import threading
+
+# prometheus-client's multiprocess mode: workers write their values to files
+# here and /metrics sums them. Emptied at each start so counts never carry
+# over from a previous run in the same container.
+_metrics_dir = os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), "friendlyhello-metrics"))
+shutil.rmtree(_metrics_dir, ignore_errors=True)
+os.makedirs(_metrics_dir, exist_ok=True)
+
+# Imported only now: prometheus-client picks its storage when first imported.
+from app.config import load_or_exit  # noqa: E402
+
+settings = load_or_exit()
+
+wsgi_app = "app:create_app()"
+bind = [f"0.0.0.0:{settings.port}"]
+# Threads, not async workers: the page is a short Redis round trip, and the
+# benchmark in bench/ measured gthread ahead of sync at the same process count.
+worker_class = "gthread"
+workers = settings.workers
+threads = settings.threads
+keepalive = settings.keepalive
+graceful_timeout = settings.graceful_timeout
+timeout = 30
+# The heartbeat file lives in memory so a read-only root filesystem works.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# No runtime control socket: it would need a writable home directory, and
+# Kubernetes, not an operator's shell, manages these processes.
+control_socket_disable = True
+logger_class = "app.jsonlog.GunicornLogger"
+accesslog = "-"
+errorlog = "-"
+# X-Forwarded-* are handled by the app (PROXY_HOPS), not by gunicorn.
+forwarded_allow_ips = "127.0.0.1,::1"
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):
+    """On SIGTERM, answer /readyz with 503 for SHUTDOWN_DELAY before draining.
+
+    Load balancers and Kubernetes endpoints then stop sending new connections
+    while this worker still accepts them; only after the delay does gunicorn's
+    own graceful stop begin, finishing in-flight requests.
+    """
+    state = worker.wsgi.extensions["friendlyhello"]
+
+    def stop_accepting():
+        worker.alive = False
+
+    def on_sigterm(signum, frame):
+        if state.draining.is_set():
+            return
+        state.draining.set()
+        worker.log.info("SIGTERM: draining for %.1fs before stopping", settings.shutdown_delay)
+        timer = threading.Timer(settings.shutdown_delay, stop_accepting)
+        timer.daemon = True
+        timer.start()
+
+    signal.signal(signal.SIGTERM, on_sigterm)

@@ -1,0 +1,146 @@
+"""The service as it runs in production: gunicorn with gunicorn.conf.py, real Redis."""
+
+import json
+import re
+import signal
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import wait_until
+from tests.unit.test_ops import metric
+
+
+VISITS = re.compile(r"<b>Visits:</b> (\d+)")
+
+
+def test_parallel_visits_are_counted_exactly(gunicorn, redis_server):
+    server = gunicorn(WEB_CONCURRENCY="2", GUNICORN_THREADS="8")
+    visits = 400
+
+    def visit(_):
+        response = requests.get(server.url + "/", timeout=10)
+        assert response.status_code == 200
+        return int(VISITS.search(response.text).group(1))
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        counts = list(pool.map(visit, range(visits)))
+    assert sorted(counts) == list(range(1, visits + 1)), "every visit saw its own INCR result"
+    assert int(redis_server.client().get("counter")) == visits
+
+
+def test_metrics_are_summed_across_workers(gunicorn, tmp_path):
+    server = gunicorn(WEB_CONCURRENCY="2", GUNICORN_THREADS="4")
+    requests_sent = 200
+    # A new connection per request lets the kernel spread them over both workers.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda _: requests.get(server.url + "/", timeout=10), range(requests_sent)))
+    files = list((tmp_path / "metrics").glob("counter_*.db"))
+    assert len(files) >= 2, f"both workers should have served requests: {files}"
+    text = requests.get(server.url + "/metrics", timeout=10).text
+    assert metric(text, "friendlyhello_http_requests_total",
+                  route="/", method="GET", status="200") == requests_sent
+    assert metric(text, "friendlyhello_visits") == requests_sent
+
+
+def p99(samples):
+    ordered = sorted(samples)
+    return ordered[int(len(ordered) * 0.99) - 1]
+
+
+def test_redis_outage_degrades_fast_and_recovers(gunicorn, redis_server):
+    server = gunicorn(WEB_CONCURRENCY="2", GUNICORN_THREADS="4")
+    session = requests.Session()
+    assert "<b>Visits:</b> 1" in session.get(server.url + "/", timeout=5).text
+    redis_server.stop()
+
+    latencies = []
+    for _ in range(300):
+        started = time.perf_counter()
+        page = session.get(server.url + "/", timeout=5)
+        latencies.append(time.perf_counter() - started)
+        assert page.status_code == 200
+        assert "cannot connect to Redis, counter disabled" in page.text
+    assert p99(latencies) <= 0.050, f"p99 {p99(latencies) * 1000:.1f} ms while Redis is down"
+
+    redis_server.start()
+    back = time.monotonic()
+    wait_until(lambda: VISITS.search(session.get(server.url + "/", timeout=5).text),
+               timeout=5, interval=0.05, message="the page to count again")
+    assert time.monotonic() - back <= 5
+
+
+def test_sigterm_drains_in_flight_requests(gunicorn, redis_server):
+    server = gunicorn(WEB_CONCURRENCY="1", GUNICORN_THREADS="4", SHUTDOWN_DELAY="1.5",
+                      REDIS_SOCKET_TIMEOUT="10")
+    assert requests.get(server.url + "/", timeout=5).status_code == 200
+    # Hold Redis writes so the next page request is in flight when SIGTERM arrives.
+    redis_server.client().execute_command("CLIENT", "PAUSE", "2500", "WRITE")
+    in_flight = {}
+
+    def slow_visit():
+        response = requests.get(server.url + "/", timeout=20)
+        in_flight["status"], in_flight["text"] = response.status_code, response.text
+
+    visitor = threading.Thread(target=slow_visit)
+    visitor.start()
+    time.sleep(0.3)
+    server.process.send_signal(signal.SIGTERM)
+    wait_until(lambda: requests.get(server.url + "/readyz", timeout=2).status_code == 503,
+               timeout=1.5, message="/readyz to turn 503 on SIGTERM")
+    assert requests.get(server.url + "/healthz", timeout=2).status_code == 200
+    visitor.join(timeout=20)
+    assert in_flight["status"] == 200
+    assert "<b>Visits:</b> 2" in in_flight["text"], "the in-flight visit completed and counted"
+    assert server.process.wait(timeout=30) == 0
+
+
+def raw_request(port: int, payload: bytes) -> int | None:
+    """The status of the reply, or None when the server closed without one."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(payload)
+        reply = b""
+        while b"\r\n" not in reply:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+    return int(reply.split(b" ", 2)[1]) if reply else None
+
+
+@pytest.mark.parametrize("payload", [
+    b"GET /" + b"a" * 10000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 20000 + b"\r\n\r\n",
+    b"NOT-HTTP\r\n\r\n",
+    b"POST /api/visits HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n",
+    b"GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"BREW /api/visits HTTP/1.1\r\nHost: x\r\n\r\n",
+], ids=["long-url", "big-header", "garbage", "oversized-body", "bad-escape", "odd-method"])
+def test_odd_requests_are_4xx_never_5xx(gunicorn, payload):
+    server = gunicorn(WEB_CONCURRENCY="1")
+    status = raw_request(server.port, payload)
+    assert status is not None and 400 <= status < 500, status
+
+
+def test_malformed_content_length_is_never_a_5xx(gunicorn):
+    # gunicorn drops such a connection without a reply rather than answering 400.
+    server = gunicorn(WEB_CONCURRENCY="1")
+    status = raw_request(server.port, b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n")
+    assert status is None or 400 <= status < 500, status
+    assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
+
+
+def test_logs_are_json_lines_with_request_ids(gunicorn, tmp_path):
+    server = gunicorn(WEB_CONCURRENCY="1")
+    requests.get(server.url + "/", headers={"X-Request-ID": "trace-42"}, timeout=5)
+    generated = requests.get(server.url + "/", timeout=5).headers["X-Request-ID"]
+    server.stop()
+    entries = [json.loads(line) for line in server.log().splitlines() if line.strip()]
+    access = [entry for entry in entries if entry["logger"] == "gunicorn.access"]
+    assert {entry["request_id"] for entry in access} >= {"trace-42", generated}
+    assert all(entry["status"] == 200 for entry in access if entry["path"] == "/")

@@ -1,0 +1,56 @@
+from app import __version__, create_app
+from app.config import Settings
+
+
+def test_healthz_never_touches_redis(client, redis_server):
+    redis_server.stop()
+    assert client.get("/healthz").json == {"status": "ok"}
+
+
+def test_readyz_stays_ready_when_redis_is_down(client, redis_server):
+    assert client.get("/readyz").json == {"status": "ready", "redis": "up"}
+    redis_server.stop()
+    client.get("/")
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json["redis"] == "down"
+
+
+def test_readyz_is_503_while_draining(app, client):
+    app.extensions["friendlyhello"].draining.set()
+    assert client.get("/readyz").status_code == 503
+    assert client.get("/healthz").status_code == 200
+
+
+def test_version_without_and_with_build_info(client, redis_server):
+    assert client.get("/version").json == {"version": __version__, "revision": None}
+    built = create_app(Settings(redis_host="127.0.0.1", redis_port=redis_server.port,
+                                version="1.2.3", git_revision="0123abc"))
+    assert built.test_client().get("/version").json == {"version": "1.2.3", "revision": "0123abc"}
+
+
+def metric(text: str, name: str, **labels) -> float:
+    wanted = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+    series = f"{name}{{{wanted}}}" if labels else name
+    for line in text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{series} not in metrics:\n{text}")
+
+
+def test_metrics_count_requests_errors_and_visits(client, redis_server):
+    for _ in range(3):
+        client.get("/")
+    client.get("/nope")
+    redis_server.stop()
+    client.get("/")
+    response = client.get("/metrics")
+    assert response.mimetype == "text/plain"
+    text = response.text
+    assert metric(text, "friendlyhello_http_requests_total", route="/", method="GET", status="200") == 4
+    assert metric(text, "friendlyhello_http_requests_total", route="unmatched", method="GET",
+                  status="404") == 1
+    assert metric(text, "friendlyhello_http_request_duration_seconds_count", route="/",
+                  method="GET", status="200") == 4
+    assert metric(text, "friendlyhello_redis_errors_total", operation="incr") == 1
+    assert metric(text, "friendlyhello_visits") == 3
