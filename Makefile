@@ -9,6 +9,7 @@ include hack/versions.env
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 PYTEST := $(PYTHON) -m pytest
+export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
 .PHONY: help
 help: ## List the entry points
@@ -28,13 +29,39 @@ venv: $(VENV)/.installed ## Create .venv with the pinned dependencies
 system-deps: ## Install the Debian packages tests need (redis-server, wrk)
 	@hack/system-deps.sh
 
+.PHONY: engine
+engine: ## Make sure a Docker engine answers (installs and starts one where needed)
+	@hack/docker-engine.sh
+
+.PHONY: tools
+tools: ## Install the pinned tools (helm, kind, kubeconform, compose) into .tools/bin
+	@hack/tools.sh
+
+.PHONY: image
+image: engine ## Build the service image (tag: version + content hash) and print it
+	@hack/image.sh
+
 .PHONY: test
-test: venv system-deps ## Run every test (what CI runs)
+test: venv system-deps engine tools ## Run every test (what CI runs)
 	$(PYTEST) tests
 
 .PHONY: test-unit
 test-unit: venv system-deps ## Run the app's tests against a real redis-server
 	$(PYTEST) tests/unit
+
+.PHONY: test-image
+test-image: venv engine tools ## Build the image and test it and compose.yaml on Docker
+	$(PYTEST) -m image tests
+
+.PHONY: compose-up
+compose-up: engine tools ## Run the stack of compose.yaml (web x2 + Redis) on this Docker host
+	WEB_IMAGE=$$(hack/image.sh) REDIS_IMAGE=$$(hack/redis-image.sh) \
+	  docker compose up --detach --no-build --wait
+	@echo "browse http://localhost:8080"
+
+.PHONY: compose-down
+compose-down: ## Stop the compose stack and remove its volume
+	docker compose down --volumes
 
 .PHONY: bench
 bench: venv system-deps ## Benchmark the service against the seed app and a bare-WSGI floor

@@ -1,0 +1,53 @@
+# The friendlyhello image: gunicorn serving the app as UID 10001 on a runtime
+# assembled from Debian's packages into an empty image (no shell, no package
+# manager, no compiler).
+#
+# BASE_IMAGE is Debian (the runtime's Python is Debian's python3). Where no
+# registry answers, hack/airgap/base-image.sh builds a stand-in with
+# debootstrap and the build passes --build-arg BASE_IMAGE=<stand-in>.
+ARG BASE_IMAGE=debian:bookworm-slim
+
+FROM ${BASE_IMAGE} AS builder
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-venv \
+ && rm -rf /var/lib/apt/lists/*
+COPY requirements.lock /tmp/requirements.lock
+# Extra CA certificates (a TLS-intercepting proxy) can be given as the BuildKit
+# secret "ca"; it is only mounted while pip runs and never stored in a layer.
+RUN --mount=type=secret,id=ca \
+    if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi \
+ && python3 -m venv /opt/venv \
+ && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --only-binary=:all: \
+      --require-hashes -r /tmp/requirements.lock
+COPY gunicorn.conf.py /srv/app/
+COPY app /srv/app/app
+RUN python3 -m compileall -q /srv/app /opt/venv
+COPY hack/image-rootfs.sh /usr/local/bin/
+RUN image-rootfs.sh /rootfs
+
+FROM scratch
+ARG VERSION=0.0.0-dev
+ARG REVISION=
+ARG SOURCE=https://github.com/friendlyhello/friendlyhello
+LABEL org.opencontainers.image.title="friendlyhello" \
+      org.opencontainers.image.description="The Docker get-started visit counter, Flask + Redis" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.licenses="Apache-2.0"
+COPY --from=builder /rootfs /
+ENV PATH=/opt/venv/bin:/usr/bin \
+    LANG=C.UTF-8 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    NAME=World \
+    PORT=8080 \
+    APP_VERSION=${VERSION} \
+    GIT_REVISION=${REVISION}
+WORKDIR /srv/app
+USER 10001:10001
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+  CMD ["python", "-m", "app.healthcheck"]
+# gunicorn is PID 1: it handles SIGTERM (drain, then exit 0) and reaps its workers.
+CMD ["python", "-m", "gunicorn", "-c", "gunicorn.conf.py"]

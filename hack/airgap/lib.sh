@@ -1,0 +1,13 @@
+# Shared by the airgap scripts, on top of hack/lib.sh: the Debian mirror.
+# shellcheck shell=bash
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+# The Debian mirror this host's apt already uses, so nothing here names one.
+debian_mirror() {
+  local uri
+  uri=$(grep -hE '^(URIs:|deb )' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null \
+    | grep -v -- '-security' | grep -i debian | head -n1 | awk '{print $2}')
+  [ -n "$uri" ] || { echo "no Debian mirror found in /etc/apt/sources*" >&2; return 1; }
+  echo "$uri"
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds the service image and prints its reference (repository:tag) on stdout.
+# The tag is the app version plus a hash of everything the build reads, so a
+# change to the app gives a new tag and an unchanged tree reuses the image.
+# BASE_IMAGE is used where it can be had; where no registry answers, the
+# local stand-in (hack/airgap/base-image.sh) is built and used instead.
+# Extra CA certificates for pip inside the build: BUILD_CA_BUNDLE (a file;
+# defaults to $SSL_CERT_FILE when that is set).
+# usage: hack/image.sh [--print-ref]
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$root"
+
+inputs=(Dockerfile .dockerignore requirements.lock gunicorn.conf.py hack/image-rootfs.sh)
+mapfile -t app_files < <(git ls-files -co --exclude-standard app | grep -v __pycache__ | sort)
+content=$(cat "${inputs[@]}" "${app_files[@]}" | sha256sum | cut -c1-12)
+ref="$IMAGE_REPOSITORY:$(app_version)-$content"
+if [ "${1:-}" = "--print-ref" ]; then echo "$ref"; exit 0; fi
+
+if image_exists "$ref"; then
+  log "$ref present, not rebuilt"
+  echo "$ref"
+  exit 0
+fi
+base=$(image_or_standin "$BASE_IMAGE" "$STANDIN_BASE_IMAGE" "$root/hack/airgap/base-image.sh")
+args=(--build-arg "BASE_IMAGE=$base" --build-arg "VERSION=$(app_version)"
+      --build-arg "REVISION=$(git rev-parse HEAD 2>/dev/null || true)" --tag "$ref")
+ca=${BUILD_CA_BUNDLE:-${SSL_CERT_FILE:-}}
+[ -n "$ca" ] && [ -f "$ca" ] && args+=(--secret "id=ca,src=$ca")
+log "building $ref on $base"
+docker_build --progress=plain "${args[@]}" . >"${TMPDIR:-/tmp}/friendlyhello-build.log" 2>&1 \
+  || { tail -n 30 "${TMPDIR:-/tmp}/friendlyhello-build.log" >&2; die "image build failed (log: ${TMPDIR:-/tmp}/friendlyhello-build.log)"; }
+log "built $ref ($(docker image inspect -f '{{.Size}}' "$ref" | numfmt --to=si)B)"
+echo "$ref"

@@ -1,0 +1,154 @@
+"""The built image: runs as non-root on a read-only root, counts, degrades, drains."""
+
+import io
+import re
+import subprocess
+import tarfile
+import threading
+import time
+
+import pytest
+import requests
+
+from tests.conftest import ROOT
+from tests.image.conftest import docker, elapsed, wait_redis
+
+pytestmark = pytest.mark.image
+
+SIZE_BUDGET = 80 * 1000 * 1000
+VISITS = re.compile(r"<b>Visits:</b> (\d+)")
+# A PEM block with real content (ssl.py itself mentions the header).
+PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/]{60}")
+
+
+def app_version() -> str:
+    return re.search(r'__version__ = "(.+)"', (ROOT / "app" / "__init__.py").read_text()).group(1)
+
+
+def test_size_is_within_budget(image):
+    size = int(docker("image", "inspect", "-f", "{{.Size}}", image).stdout)
+    assert size <= SIZE_BUDGET, f"{image} is {size / 1e6:.1f} MB"
+
+
+def test_metadata(image):
+    config = docker("image", "inspect", "-f", "{{json .Config}}", image).stdout
+    import json
+
+    config = json.loads(config)
+    assert config["User"] == "10001:10001"
+    assert "8080/tcp" in config["ExposedPorts"]
+    assert "NAME=World" in config["Env"]
+    assert config["Cmd"][:3] == ["python", "-m", "gunicorn"]
+    assert config["Healthcheck"]["Test"][:2] == ["CMD", "python"], "no shell, no curl"
+    labels = config["Labels"]
+    assert labels["org.opencontainers.image.title"] == "friendlyhello"
+    assert labels["org.opencontainers.image.version"] == app_version()
+    assert labels["org.opencontainers.image.revision"]
+
+
+def test_no_certificate_or_secret_in_any_layer(image):
+    """The CA bundle given to the build as a secret must not be in the image."""
+    saved = subprocess.run(["docker", "save", image], capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(saved)) as archive:
+        layers = [m for m in archive.getmembers() if m.name.endswith("layer.tar")]
+        assert layers
+        for member in layers:
+            with tarfile.open(fileobj=archive.extractfile(member)) as layer:
+                for entry in layer.getmembers():
+                    assert not entry.name.startswith("run/secrets") and not entry.name.endswith(".crt"), entry.name
+                    if entry.isfile():
+                        content = layer.extractfile(entry).read()
+                        assert not PEM_CERTIFICATE.search(content), entry.name
+    history = docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", image).stdout
+    assert "BEGIN CERTIFICATE" not in history
+
+
+def test_no_shell_or_package_manager(image, run_container):
+    for program in ("sh", "bash", "apt-get", "pip"):
+        result = docker("run", "--rm", "--entrypoint", program, image, check=False)
+        assert result.returncode != 0, f"{program} exists in the runtime image"
+
+
+def run_web(run_container, image, network=None, *env):
+    args = ["--read-only", "--tmpfs", "/tmp", "-p", "127.0.0.1::8080"]
+    if network:
+        args += ["--network", network]
+    for item in env:
+        args += ["-e", item]
+    return run_container(*args, image)
+
+
+def test_serves_as_non_root_on_read_only_root(image, run_container):
+    web = run_web(run_container, image, None, "REDIS_HOST=127.0.0.1")
+    url = web.wait_serving()
+    assert web.inspect()["HostConfig"]["ReadonlyRootfs"] is True
+    processes = docker("top", web.id).stdout.splitlines()[1:]
+    assert processes and all(line.split()[0] == "10001" for line in processes), processes
+    page = requests.get(url + "/", timeout=5)
+    assert page.status_code == 200 and "Hello World!" in page.text
+    assert "cannot connect to Redis, counter disabled" in page.text
+    assert requests.get(url + "/healthz", timeout=5).json() == {"status": "ok"}
+    version = requests.get(url + "/version", timeout=5).json()
+    labels = web.inspect()["Config"]["Labels"]
+    assert version == {"version": labels["org.opencontainers.image.version"],
+                       "revision": labels["org.opencontainers.image.revision"]}
+
+
+def test_name_is_escaped(image, run_container):
+    web = run_web(run_container, image, None, "NAME=<b>x</b>", "REDIS_HOST=127.0.0.1")
+    page = requests.get(web.wait_serving() + "/", timeout=5).text
+    assert "Hello &lt;b&gt;x&lt;/b&gt;!" in page and "<b>x</b>" not in page
+
+
+def test_bad_configuration_stops_the_container(image, run_container):
+    web = run_container("-e", "REDIS_PORT=abc", image)
+    assert docker("wait", web.id, timeout=30).stdout.strip() == "2"
+    assert web.logs().strip() == "friendlyhello: configuration error: REDIS_PORT='abc' is not an integer"
+
+
+def test_counts_with_redis_on_a_network(image, redis_image, run_container, network):
+    redis = run_container("--network", network, "--network-alias", "redis", redis_image)
+    wait_redis(redis)
+    web = run_web(run_container, image, network)
+    url = web.wait_serving()
+    visits = 25
+    counts = [int(VISITS.search(requests.get(url + "/", timeout=5).text).group(1))
+              for _ in range(visits)]
+    assert counts == list(range(1, visits + 1))
+    stored = docker("exec", redis.id, "redis-cli", "get", "counter").stdout.strip()
+    assert stored == str(visits)
+
+
+def test_health_status_becomes_healthy(image, run_container):
+    web = run_web(run_container, image, None, "REDIS_HOST=127.0.0.1")
+    web.wait_serving()
+    deadline = time.monotonic() + 40
+    while web.inspect()["State"]["Health"]["Status"] != "healthy":
+        assert time.monotonic() < deadline, web.inspect()["State"]["Health"]
+        time.sleep(0.5)
+
+
+def test_docker_stop_drains_and_exits_zero(image, redis_image, run_container, network):
+    redis = run_container("--network", network, "--network-alias", "redis", redis_image)
+    wait_redis(redis)
+    web = run_web(run_container, image, network, "REDIS_SOCKET_TIMEOUT=10", "SHUTDOWN_DELAY=1")
+    url = web.wait_serving()
+    assert requests.get(url + "/", timeout=5).status_code == 200
+    # Writes pause, so this visit is still in flight when the stop begins.
+    docker("exec", redis.id, "redis-cli", "client", "pause", "3000", "write")
+    result = {}
+
+    def visit():
+        response = requests.get(url + "/", timeout=30)
+        result["status"], result["text"] = response.status_code, response.text
+
+    visitor = threading.Thread(target=visit)
+    visitor.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    docker("stop", "--time", "20", web.id, timeout=60)
+    stop_seconds = elapsed(started)
+    visitor.join(timeout=30)
+    assert result["status"] == 200 and "<b>Visits:</b> 2" in result["text"]
+    assert web.inspect()["State"]["ExitCode"] == 0
+    assert stop_seconds < 20, f"docker stop took {stop_seconds:.1f}s: the grace period ran out"
