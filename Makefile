@@ -34,7 +34,7 @@ engine: ## Make sure a Docker engine answers (installs and starts one where need
 	@hack/docker-engine.sh
 
 .PHONY: tools
-tools: ## Install the pinned tools (helm, kind, kubeconform, compose) into .tools/bin
+tools: ## Install the pinned tools (helm, kind, ct, compose, checkov) into .tools/bin
 	@hack/tools.sh
 
 .PHONY: image
@@ -62,6 +62,22 @@ compose-up: engine tools ## Run the stack of compose.yaml (web x2 + Redis) on th
 .PHONY: compose-down
 compose-down: ## Stop the compose stack and remove its volume
 	docker compose down --volumes
+
+.PHONY: test-chart
+test-chart: venv tools ## Render, validate, lint and policy-check the chart (no cluster)
+	$(PYTEST) -m chart tests
+
+.PHONY: lint
+lint: venv tools ## helm lint --strict, ct lint, checkov, schema validation, generated files in sync
+	$(PYTEST) tests/chart/test_lint.py tests/chart/test_checkov.py tests/chart/test_validate.py tests/chart/test_generated.py
+
+.PHONY: manifests
+manifests: tools ## Regenerate k8s/ from the chart
+	@hack/manifests.sh
+
+.PHONY: chart-readme
+chart-readme: venv ## Regenerate chart/README.md's values table from values.yaml
+	@$(PYTHON) hack/chart_readme.py
 
 .PHONY: bench
 bench: venv system-deps ## Benchmark the service against the seed app and a bare-WSGI floor

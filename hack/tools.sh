@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the pinned tools (hack/versions.env) into .tools/bin, building each
-# from its Go module with `go install`. A tool already at its pinned version is
+# from its Go module. A tool already at its pinned version is
 # reused; builds share Go's module and build caches, so a rebuild is quick.
+# checkov (a Python program) gets a virtualenv of its own under .tools/.
 # usage: hack/tools.sh [TOOL...]     (default: every tool; see `tools` below)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -9,35 +10,66 @@ source "$(dirname "$0")/lib.sh"
 bin="$root/.tools/bin"
 mkdir -p "$bin"
 
-# name | Go package | version | binary name `go install` produces
+# name | module | package in the module | version
 tools=(
-  "helm|helm.sh/helm/v4/cmd/helm|$HELM_VERSION|helm"
-  "kind|sigs.k8s.io/kind|$KIND_VERSION|kind"
-  "kubeconform|github.com/yannh/kubeconform/cmd/kubeconform|$KUBECONFORM_VERSION|kubeconform"
-  "docker-compose|github.com/docker/compose/v2/cmd|$COMPOSE_VERSION|cmd"
+  "helm|helm.sh/helm/v4|cmd/helm|$HELM_VERSION"
+  "kind|sigs.k8s.io/kind|.|$KIND_VERSION"
+  "ct|github.com/helm/chart-testing/v3|ct|$CHART_TESTING_VERSION"
+  "docker-compose|github.com/docker/compose/v2|cmd|$COMPOSE_VERSION"
 )
+
+# Each tool is built inside its own module, fetched into Go's module cache
+# through the module proxy: the module's replace/exclude lines then apply
+# (`go install pkg@version` refuses such modules) and its go.sum pins the build.
+build() { # MODULE PACKAGE VERSION OUTPUT
+  local module=$1 package=$2 version=$3 output=$4 dir
+  dir=$(go mod download -json "$module@$version" | jq -r .Dir) || return 1
+  [ -d "$dir" ] || { echo "go mod download gave no directory for $module@$version"; return 1; }
+  (cd "$dir" && CGO_ENABLED=0 go build -trimpath -ldflags=-s -o "$output" "./$package")
+}
 
 wanted=("$@")
 for entry in "${tools[@]}"; do
-  IFS='|' read -r name package version built <<<"$entry"
+  IFS='|' read -r name module package version <<<"$entry"
+  package=${package#.}; package=${package#/}
   if [ "${#wanted[@]}" -gt 0 ] && [[ " ${wanted[*]} " != *" $name "* ]]; then continue; fi
   stamp="$bin/.$name.version"
   if [ -x "$bin/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$version" ]; then
     log "$name $version present"
     continue
   fi
-  log "$name $version: go install $package"
-  scratch=$(mktemp -d)
-  if ! GOBIN="$scratch" CGO_ENABLED=0 go install -trimpath -ldflags=-s "$package@$version" \
-      >"$scratch.log" 2>&1; then
-    tail -n 20 "$scratch.log" >&2
-    die "$name: go install failed (log: $scratch.log)"
+  log "$name $version: building $module/$package"
+  build_log=$(mktemp)
+  if ! build "$module" "$package" "$version" "$bin/$name" >"$build_log" 2>&1; then
+    tail -n 20 "$build_log" >&2
+    die "$name: build failed (log: $build_log)"
   fi
-  mv "$scratch/$built" "$bin/$name"
   echo "$version" >"$stamp"
-  rm -rf "$scratch" "$scratch.log"
+  rm -f "$build_log"
   log "$name $version installed"
 done
+
+# ct's lint reads its chart schema and yamllint rules from files of its module.
+if [ -x "$bin/ct" ] && [ ! -f "$root/.tools/etc/ct/$CHART_TESTING_VERSION/lintconf.yaml" ]; then
+  ct_dir=$(go mod download -json "github.com/helm/chart-testing/v3@$CHART_TESTING_VERSION" | jq -r .Dir)
+  mkdir -p "$root/.tools/etc/ct/$CHART_TESTING_VERSION"
+  cp "$ct_dir/etc/chart_schema.yaml" "$ct_dir/etc/lintconf.yaml" "$root/.tools/etc/ct/$CHART_TESTING_VERSION/"
+  chmod u+w "$root/.tools/etc/ct/$CHART_TESTING_VERSION/"*
+fi
+
+if [ "${#wanted[@]}" -eq 0 ] || [[ " ${wanted[*]} " == *" checkov "* ]]; then
+  if [ "$(cat "$bin/.checkov.version" 2>/dev/null)" = "$CHECKOV_VERSION" ] && [ -x "$bin/checkov" ]; then
+    log "checkov $CHECKOV_VERSION present"
+  else
+    log "checkov $CHECKOV_VERSION: pip install into .tools/checkov"
+    rm -rf "$root/.tools/checkov"
+    python3 -m venv "$root/.tools/checkov"
+    "$root/.tools/checkov/bin/pip" install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
+    ln -sfn "$root/.tools/checkov/bin/checkov" "$bin/checkov"
+    echo "$CHECKOV_VERSION" >"$bin/.checkov.version"
+    log "checkov $CHECKOV_VERSION installed"
+  fi
+fi
 
 # docker-compose also serves as `docker compose` (a CLI plugin).
 if [ -x "$bin/docker-compose" ]; then

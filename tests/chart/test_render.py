@@ -1,0 +1,236 @@
+"""Properties of the rendered chart, checked on every scenario where they apply."""
+
+import re
+import shutil
+
+import pytest
+import yaml
+
+from tests.chart.conftest import CHART, SCENARIOS, find, pod_specs, render
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.chart
+
+scenario_ids = [path.name for path in SCENARIOS]
+
+
+def versions_env() -> dict[str, str]:
+    lines = (ROOT / "hack/versions.env").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def test_one_source_of_truth_for_names_and_versions():
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    pinned = versions_env()
+    app_version = re.search(r'__version__ = "(.+)"', (ROOT / "app/__init__.py").read_text()).group(1)
+    assert values["image"]["repository"] == pinned["IMAGE_REPOSITORY"]
+    assert f'{values["redis"]["image"]["repository"]}:{values["redis"]["image"]["tag"]}' == pinned["REDIS_IMAGE"]
+    assert chart["appVersion"] == app_version
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=scenario_ids)
+def test_every_pod_meets_the_restricted_standard(scenario):
+    for name, spec in pod_specs(render("-f", str(scenario))):
+        pod = spec.get("securityContext", {})
+        assert pod.get("runAsNonRoot") is True, name
+        assert pod.get("seccompProfile", {}).get("type") == "RuntimeDefault", name
+        assert spec.get("automountServiceAccountToken") is False, name
+        for container in spec["containers"]:
+            context = container["securityContext"]
+            assert context["allowPrivilegeEscalation"] is False, name
+            assert context["capabilities"]["drop"] == ["ALL"], name
+            assert context["readOnlyRootFilesystem"] is True, name
+            assert "resources" in container and container["resources"]["limits"], name
+
+
+def test_defaults():
+    objects = render()
+    deployment = find(objects, "Deployment")
+    spec = deployment["spec"]
+    container = spec["template"]["spec"]["containers"][0]
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert spec["replicas"] == 2
+    assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    assert container["image"] == f"friendlyhello:{chart['appVersion']}"
+    assert container["imagePullPolicy"] == "IfNotPresent"
+    assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert "startupProbe" not in container
+    service = find(objects, "Service", "rel-friendlyhello")
+    assert service["spec"]["type"] == "ClusterIP"
+    assert service["spec"]["ports"][0]["port"] == 80 and service["spec"]["ports"][0]["targetPort"] == "http"
+    kinds = sorted(o["kind"] for o in objects)
+    assert "PodDisruptionBudget" in kinds and "NetworkPolicy" in kinds
+    assert not {"Ingress", "HorizontalPodAutoscaler", "ServiceMonitor"} & set(kinds)
+
+
+def test_grace_period_covers_the_drain():
+    objects = render("--set", "gunicorn.gracefulTimeout=40", "--set", "lifecycle.preStopSleepSeconds=7",
+                     "--set", "gunicorn.shutdownDelay=3")
+    spec = find(objects, "Deployment")["spec"]["template"]["spec"]
+    container = spec["containers"][0]
+    assert container["lifecycle"]["preStop"]["sleep"]["seconds"] == 7
+    assert spec["terminationGracePeriodSeconds"] == 7 + 3 + 40 + 5
+    config = find(objects, "ConfigMap", "rel-friendlyhello")["data"]
+    assert config["GRACEFUL_TIMEOUT"] == "40" and config["SHUTDOWN_DELAY"] == "3"
+
+
+def test_config_change_rolls_the_pods_and_nothing_else_does():
+    def checksum(*args):
+        deployment = find(render(*args), "Deployment")
+        return deployment["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+
+    assert checksum() == checksum()
+    assert checksum("--set", "app.name=Docker") != checksum()
+    assert checksum("--set", "gunicorn.threads=4") != checksum()
+
+
+def test_redis_statefulset():
+    objects = render()
+    statefulset = find(objects, "StatefulSet")
+    spec = statefulset["spec"]
+    container = spec["template"]["spec"]["containers"][0]
+    assert container["image"] == versions_env()["REDIS_IMAGE"]
+    assert container["args"][:2] == ["/etc/redis/redis.conf", "--requirepass"]
+    env = {item["name"]: item for item in container["env"]}
+    assert env["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "rel-friendlyhello-redis"
+    assert env["REDISCLI_AUTH"]["value"] == "$(REDIS_PASSWORD)", "probes authenticate"
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert "redis-cli -h 127.0.0.1 ping" in " ".join(container[probe]["exec"]["command"])
+    claim = spec["volumeClaimTemplates"][0]
+    assert claim["metadata"] == {"name": "data"}
+    assert claim["spec"]["resources"]["requests"]["storage"] == "1Gi"
+    assert spec["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
+    config = find(objects, "ConfigMap", "redis")["data"]["redis.conf"]
+    for line in ("appendonly yes", "appendfsync everysec", 'rename-command FLUSHALL ""',
+                 'rename-command FLUSHDB ""', 'rename-command DEBUG ""', 'rename-command CONFIG ""'):
+        assert line in config.splitlines()
+
+
+def test_persistence_off_uses_an_empty_dir():
+    statefulset = find(render("--set", "redis.persistence.enabled=false"), "StatefulSet")
+    assert "volumeClaimTemplates" not in statefulset["spec"]
+    volumes = {v["name"]: v for v in statefulset["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["data"] == {"name": "data", "emptyDir": {}}
+
+
+def copy_chart_with_version(tmp_path, version):
+    target = tmp_path / f"chart-{version}"
+    shutil.copytree(CHART, target)
+    chart_yaml = target / "Chart.yaml"
+    chart_yaml.write_text(re.sub(r"(?m)^version: .*$", f"version: {version}", chart_yaml.read_text()))
+    return target
+
+
+def test_selectors_and_claims_do_not_change_between_chart_versions(tmp_path):
+    """An upgrade must never touch immutable fields of the Deployment or StatefulSet."""
+    old = render(chart=copy_chart_with_version(tmp_path, "0.1.0"))
+    new = render(chart=copy_chart_with_version(tmp_path, "9.9.9"))
+    for kind in ("Deployment", "StatefulSet"):
+        assert find(old, kind)["spec"]["selector"] == find(new, kind)["spec"]["selector"]
+        assert find(old, kind)["metadata"]["labels"] != find(new, kind)["metadata"]["labels"]
+    assert find(old, "StatefulSet")["spec"]["volumeClaimTemplates"] == \
+        find(new, "StatefulSet")["spec"]["volumeClaimTemplates"]
+    assert find(old, "StatefulSet")["spec"]["serviceName"] == find(new, "StatefulSet")["spec"]["serviceName"]
+
+
+def test_selectors_match_their_pods():
+    objects = render()
+    for kind in ("Deployment", "StatefulSet"):
+        workload = find(objects, kind)
+        labels = workload["spec"]["template"]["metadata"]["labels"]
+        assert workload["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    web_labels = find(objects, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    redis_labels = find(objects, "StatefulSet")["spec"]["template"]["metadata"]["labels"]
+    assert find(objects, "Service", "rel-friendlyhello")["spec"]["selector"].items() <= web_labels.items()
+    assert find(objects, "Service", "redis")["spec"]["selector"].items() <= redis_labels.items()
+    assert find(objects, "PodDisruptionBudget")["spec"]["selector"]["matchLabels"].items() <= web_labels.items()
+
+
+def test_network_policies_select_the_real_pods():
+    objects = render()
+    web_labels = find(objects, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    redis_labels = find(objects, "StatefulSet")["spec"]["template"]["metadata"]["labels"]
+    test_labels = find(objects, "Pod")["metadata"]["labels"]
+    redis_policy = find(objects, "NetworkPolicy", "redis")["spec"]
+    assert redis_policy["podSelector"]["matchLabels"].items() <= redis_labels.items()
+    assert not redis_policy["podSelector"]["matchLabels"].items() <= web_labels.items()
+    (rule,) = redis_policy["ingress"]
+    allowed = rule["from"][0]["podSelector"]["matchLabels"]
+    assert allowed.items() <= web_labels.items()
+    assert not allowed.items() <= test_labels.items(), "only web pods reach Redis"
+    assert rule["ports"] == [{"port": "redis", "protocol": "TCP"}]
+    web_policy = find(objects, "NetworkPolicy", "rel-friendlyhello")["spec"]
+    assert web_policy["podSelector"]["matchLabels"].items() <= web_labels.items()
+    assert web_policy["ingress"] == [{"ports": [{"port": "http", "protocol": "TCP"}]}]
+
+
+def test_redis_password_secret_and_its_sources():
+    generated = find(render(), "Secret")
+    assert set(generated["data"]) == {"redis-password"}
+    import base64
+
+    given = find(render("--set", "redis.auth.password=s3cret"), "Secret")
+    assert base64.b64decode(given["data"]["redis-password"]) == b"s3cret"
+    existing = render("--set", "redis.auth.existingSecret=mine")
+    assert not [o for o in existing if o["kind"] == "Secret"], "no Secret when one is given"
+    web = find(existing, "Deployment")["spec"]["template"]["spec"]
+    volume = {v["name"]: v for v in web["volumes"]}["redis-password"]
+    assert volume["secret"]["secretName"] == "mine"
+    env = {e["name"]: e for e in web["containers"][0]["env"]}
+    assert env["REDIS_PASSWORD_FILE"]["value"] == "/etc/friendlyhello/redis/password"
+    without_auth = render("--set", "redis.auth.enabled=false")
+    assert not [o for o in without_auth if o["kind"] == "Secret"]
+    assert "env" not in find(without_auth, "StatefulSet")["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_password_lookup_reuses_the_existing_secret():
+    template = (CHART / "templates/_helpers.tpl").read_text()
+    helper = template.split('define "friendlyhello.redis.password"')[1].split("{{- end }}\n{{- end }}")[0]
+    assert 'lookup "v1" "Secret" .Release.Namespace' in helper
+    assert helper.index("lookup") < helper.index("randAlphaNum"), "reuse comes before generating"
+
+
+def test_external_redis():
+    objects = render("-f", str(CHART / "ci/external-redis-values.yaml"))
+    assert not [o for o in objects if o["kind"] == "StatefulSet"]
+    config = find(objects, "ConfigMap")["data"]
+    assert config["REDIS_HOST"] == "external-redis"
+    web = find(objects, "Deployment")["spec"]["template"]["spec"]
+    volume = {v["name"]: v for v in web["volumes"]}["redis-password"]
+    assert volume["secret"] == {"secretName": "external-redis", "items": [{"key": "password", "path": "password"}]}
+
+
+def test_all_features():
+    objects = render("-f", str(CHART / "ci/all-features-values.yaml"))
+    kinds = {o["kind"] for o in objects}
+    assert {"Ingress", "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy"} <= kinds
+    assert "ServiceMonitor" not in kinds, "no ServiceMonitor without its CRD"
+    assert "replicas" not in find(objects, "Deployment")["spec"], "the HPA owns replicas"
+    with_crd = render("-f", str(CHART / "ci/all-features-values.yaml"),
+                      "--api-versions", "monitoring.coreos.com/v1/ServiceMonitor")
+    monitor = find(with_crd, "ServiceMonitor")
+    assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
+    container = find(objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
+
+
+@pytest.mark.parametrize("replicas,has_pdb", [(1, False), (2, True), (3, True)])
+def test_pod_disruption_budget_only_with_several_replicas(replicas, has_pdb):
+    objects = render("--set", f"replicaCount={replicas}")
+    assert any(o["kind"] == "PodDisruptionBudget" for o in objects) is has_pdb
+
+
+def test_digest_pins_the_image():
+    digest = "sha256:" + "a" * 64
+    container = find(render("--set", f"image.digest={digest}"), "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == f"friendlyhello@{digest}"
+
+
+def test_helm_test_pod_checks_the_counter_path():
+    pod = find(render(), "Pod")
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    script = pod["spec"]["containers"][0]["command"][-1]
+    assert "/readyz" in script and "Visits" in script and "counts[1] <= counts[0]" in script
