@@ -43,7 +43,7 @@ image: engine ## Build the service image (tag: version + content hash) and print
 
 .PHONY: test
 test: venv system-deps engine tools ## Run every test (what CI runs)
-	$(PYTEST) tests
+	$(PYTEST) -m "not cluster" tests
 
 .PHONY: test-unit
 test-unit: venv system-deps ## Run the app's tests against a real redis-server
@@ -78,6 +78,32 @@ manifests: tools ## Regenerate k8s/ from the chart
 .PHONY: chart-readme
 chart-readme: venv ## Regenerate chart/README.md's values table from values.yaml
 	@$(PYTHON) hack/chart_readme.py
+
+.PHONY: cluster
+cluster: venv ## Create or reuse the kind cluster (builds a node image where none can be pulled)
+	@hack/cluster.sh up
+
+.PHONY: cluster-delete
+cluster-delete: ## Delete the kind cluster
+	@hack/cluster.sh delete
+
+.PHONY: up
+up: venv engine tools ## Cluster, image, chart: deploy to kind and print how to browse
+	@hack/up.sh
+
+.PHONY: browse
+browse: ## Port-forward the web Service to http://localhost:$(BROWSE_PORT)
+	@echo "http://localhost:$(BROWSE_PORT)  (Ctrl-C to stop)"
+	kubectl --context kind-$(CLUSTER_NAME) -n $(RELEASE_NAMESPACE) port-forward service/$(RELEASE_NAME) $(BROWSE_PORT):80
+
+.PHONY: down
+down: ## Remove the release and the kind cluster
+	-helm --kube-context kind-$(CLUSTER_NAME) uninstall $(RELEASE_NAME) --namespace $(RELEASE_NAMESPACE) --wait
+	@hack/cluster.sh delete
+
+.PHONY: test-cluster
+test-cluster: venv engine tools ## Smoke and reliability tests of the chart on the kind cluster
+	$(PYTEST) -m cluster tests
 
 .PHONY: bench
 bench: venv system-deps ## Benchmark the service against the seed app and a bare-WSGI floor

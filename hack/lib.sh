@@ -41,3 +41,14 @@ image_or_standin() { # PUBLIC STANDIN BUILD_SCRIPT
     echo "$2"
   fi
 }
+
+# Loads a local image into the kind cluster unless its node already has it.
+load_into_cluster() { # IMAGE
+  local node="$CLUSTER_NAME-control-plane"
+  if docker exec "$node" crictl inspecti "$1" >/dev/null 2>&1; then
+    log "$1 already in cluster $CLUSTER_NAME"
+  else
+    log "kind load docker-image $1"
+    kind load docker-image "$1" --name "$CLUSTER_NAME" >/dev/null
+  fi
+}

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Builds, from Go modules, every binary the local kind node image needs:
+# Kubernetes (kubeadm, kubelet, kubectl, control plane, kube-proxy), containerd,
+# runc (with seccomp), CNI plugins, crictl, etcd, CoreDNS, the local-path
+# provisioner and this repo's pause. Each lands in $NODE_CACHE/bin/<name>-<version>/
+# and is reused when present; Go's build cache makes rebuilds quick.
+# usage: hack/airgap/node-binaries.sh
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+out="$NODE_CACHE/bin"
+src="$NODE_CACHE/src"
+mkdir -p "$out" "$src"
+
+# stage NAME VERSION: true when NAME-VERSION still has to be built.
+stage() {
+  [ -f "$out/$1-$2/.done" ] && { log "$1 $2 present"; return 1; }
+  rm -rf "$out/$1-$2"; mkdir -p "$out/$1-$2"
+  log "$1 $2: building (log: $out/$1-$2.log)"
+}
+finish() { touch "$out/$1-$2/.done"; log "$1 $2 built"; }
+fail() { tail -n 25 "$out/$1-$2.log" >&2; die "$1 $2 failed to build (log: $out/$1-$2.log)"; }
+module_dir() { go mod download -json "$1" | jq -r .Dir; }
+
+# A module whose go.mod points sibling modules at local paths ("=> ./x" or
+# "=> ../x") cannot be built as a dependency: this prints one replace line per
+# such module, mapping it to its published VERSION instead.
+published_replaces() { # GO_MOD VERSION
+  sed -nE 's#^[[:space:]]*([^[:space:]]+)[[:space:]]+=>[[:space:]]+\.\.?/.*$#replace \1 => \1 '"$2"'#p' "$1"
+}
+
+# A wrapper module that requires MODULE@VERSION with its local replaces resolved.
+wrapper_module() { # DIR MODULE VERSION STAGING_VERSION
+  local dir=$1 module=$2 version=$3 staging=$4 upstream
+  upstream=$(module_dir "$module@$version")
+  mkdir -p "$dir"
+  {
+    echo "module friendlyhello.local/build/$(basename "$dir")"
+    echo
+    sed -nE 's/^go ([0-9.]+)$/go \1/p' "$upstream/go.mod"
+    echo "require $module $version"
+    published_replaces "$upstream/go.mod" "$staging"
+  } >"$dir/go.mod"
+}
+
+k8s=$KUBERNETES_VERSION
+if stage kubernetes "$k8s"; then
+  minor=${k8s#v1.}; minor=${minor%%.*}
+  wrapper_module "$src/kubernetes-$k8s" k8s.io/kubernetes "$k8s" "v0.${k8s#v1.}"
+  commit=$(go mod download -json "k8s.io/kubernetes@$k8s" | jq -r '.Origin.Hash // empty')
+  flags=""
+  for package in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X $package.gitVersion=$k8s -X $package.gitMajor=1 -X $package.gitMinor=$minor"
+    flags+=" -X $package.gitCommit=${commit:-unknown} -X $package.gitTreeState=clean"
+    flags+=" -X $package.buildDate=1970-01-01T00:00:00Z"
+  done
+  (cd "$src/kubernetes-$k8s" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath \
+      -ldflags "-s -w$flags" -o "$out/kubernetes-$k8s/" \
+      k8s.io/kubernetes/cmd/{kubeadm,kubelet,kubectl,kube-apiserver,kube-controller-manager,kube-scheduler,kube-proxy}
+  ) >"$out/kubernetes-$k8s.log" 2>&1 || fail kubernetes "$k8s"
+  finish kubernetes "$k8s"
+fi
+
+build_in_module() { # NAME VERSION MODULE ENV... -- GO BUILD ARGS...
+  local name=$1 version=$2 module=$3 dir env=()
+  shift 3
+  while [ "$1" != "--" ]; do env+=("$1"); shift; done
+  shift
+  dir=$(module_dir "$module@$version")
+  (cd "$dir" && env "${env[@]}" go build -trimpath -o "$out/$name-$version/" "$@") \
+    >"$out/$name-$version.log" 2>&1 || fail "$name" "$version"
+}
+
+if stage containerd "$CONTAINERD_VERSION"; then
+  build_in_module containerd "$CONTAINERD_VERSION" github.com/containerd/containerd/v2 CGO_ENABLED=0 -- \
+    -tags "no_aufs no_zfs no_btrfs no_devmapper" \
+    -ldflags "-s -w -X github.com/containerd/containerd/v2/version.Version=$CONTAINERD_VERSION" \
+    ./cmd/containerd ./cmd/ctr ./cmd/containerd-shim-runc-v2
+  finish containerd "$CONTAINERD_VERSION"
+fi
+
+if stage runc "$RUNC_VERSION"; then
+  if ! dpkg-query -W -f='${Status}' libseccomp-dev 2>/dev/null | grep -q "ok installed"; then
+    log "installing libseccomp-dev (runc links libseccomp statically)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libseccomp-dev >/dev/null
+  fi
+  build_in_module runc "$RUNC_VERSION" github.com/opencontainers/runc CGO_ENABLED=1 -- \
+    -tags "seccomp urfave_cli_no_docs" \
+    -ldflags "-s -w -X main.version=${RUNC_VERSION#v} -extldflags -static" .
+  finish runc "$RUNC_VERSION"
+fi
+
+if stage cni-plugins "$CNI_PLUGINS_VERSION"; then
+  build_in_module cni-plugins "$CNI_PLUGINS_VERSION" github.com/containernetworking/plugins CGO_ENABLED=0 -- \
+    -ldflags "-s -w" ./plugins/main/ptp ./plugins/main/bridge ./plugins/main/loopback \
+    ./plugins/ipam/host-local ./plugins/meta/portmap
+  finish cni-plugins "$CNI_PLUGINS_VERSION"
+fi
+
+if stage crictl "$CRICTL_VERSION"; then
+  build_in_module crictl "$CRICTL_VERSION" sigs.k8s.io/cri-tools CGO_ENABLED=0 -- \
+    -ldflags "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION" ./cmd/crictl
+  finish crictl "$CRICTL_VERSION"
+fi
+
+if stage coredns "$COREDNS_VERSION"; then
+  build_in_module coredns "$COREDNS_VERSION" github.com/coredns/coredns CGO_ENABLED=0 -- \
+    -ldflags "-s -w" .
+  finish coredns "$COREDNS_VERSION"
+fi
+
+if stage local-path-provisioner "$LOCAL_PATH_PROVISIONER_VERSION"; then
+  build_in_module local-path-provisioner "$LOCAL_PATH_PROVISIONER_VERSION" \
+    github.com/rancher/local-path-provisioner CGO_ENABLED=0 -- \
+    -ldflags "-s -w -X main.VERSION=$LOCAL_PATH_PROVISIONER_VERSION" .
+  finish local-path-provisioner "$LOCAL_PATH_PROVISIONER_VERSION"
+fi
+
+if stage etcd "$ETCD_VERSION"; then
+  wrapper_module "$src/etcd-$ETCD_VERSION" go.etcd.io/etcd/server/v3 "$ETCD_VERSION" "$ETCD_VERSION"
+  cp "$root/hack/airgap/etcd/main.go" "$src/etcd-$ETCD_VERSION/"
+  (cd "$src/etcd-$ETCD_VERSION" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w" \
+      -o "$out/etcd-$ETCD_VERSION/etcd" .) >"$out/etcd-$ETCD_VERSION.log" 2>&1 || fail etcd "$ETCD_VERSION"
+  finish etcd "$ETCD_VERSION"
+fi
+
+pause_version=$(cat "$root/hack/airgap/pause/main.go" "$root/hack/airgap/pause/go.mod" | sha256sum | cut -c1-12)
+if stage pause "$pause_version"; then
+  (cd "$root/hack/airgap/pause" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" \
+      -o "$out/pause-$pause_version/pause" .) >"$out/pause-$pause_version.log" 2>&1 || fail pause "$pause_version"
+  finish pause "$pause_version"
+fi
+log "all node binaries present in $out"

@@ -1,0 +1,3 @@
+module friendlyhello.local/pause
+
+go 1.26

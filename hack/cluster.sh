@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Creates or reuses the project's kind cluster ($CLUSTER_NAME), or deletes it.
+# The node image is KIND_NODE_IMAGE where it can be pulled; where no registry
+# answers, the one hack/airgap/node-image.sh builds. The kubeconfig context is
+# kind-$CLUSTER_NAME in the default kubeconfig.
+# usage: hack/cluster.sh up|delete
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+export PATH="$root/.tools/bin:$PATH"
+context="kind-$CLUSTER_NAME"
+
+exists() { kind get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; }
+
+wait_ready() {
+  log "waiting for the node and CoreDNS"
+  kubectl --context "$context" wait --for=condition=Ready node --all --timeout=180s >/dev/null
+  kubectl --context "$context" -n kube-system rollout status deployment/coredns --timeout=180s >/dev/null
+  log "cluster $CLUSTER_NAME ready (context $context)"
+}
+
+up() {
+  "$root/hack/docker-engine.sh" >&2
+  "$root/hack/tools.sh" kind >&2
+  if exists; then
+    log "cluster $CLUSTER_NAME exists: reusing it"
+    kind export kubeconfig --name "$CLUSTER_NAME" >/dev/null 2>&1
+    link_kubectl
+    wait_ready
+    return
+  fi
+  local image=$KIND_NODE_IMAGE
+  if ! image_available "$image"; then
+    log "$image cannot be pulled: using a node image built here (hack/airgap/node-image.sh)"
+    image=$("$root/hack/airgap/node-image.sh")
+  fi
+  link_kubectl
+  local config host_dir="${XDG_CACHE_HOME:-$HOME/.cache}/friendlyhello/kind-host"
+  config=$(mktemp)
+  "$root/.venv/bin/python" "$root/hack/kind_config.py" "$host_dir" >"$config"
+  log "creating cluster $CLUSTER_NAME on $image"
+  kind create cluster --name "$CLUSTER_NAME" --image "$image" --config "$config" --wait 0s >&2 \
+    || { rm -f "$config"; die "kind create cluster failed (kind export logs shows the node's logs)"; }
+  rm -f "$config"
+  wait_ready
+}
+
+# kubectl of the cluster's own version where this project built one.
+link_kubectl() {
+  local built="$NODE_CACHE/bin/kubernetes-$KUBERNETES_VERSION/kubectl"
+  if [ -x "$built" ]; then ln -sfn "$built" "$root/.tools/bin/kubectl"; fi
+  command -v kubectl >/dev/null || die "kubectl is not installed"
+}
+
+case "${1:-}" in
+  up) up ;;
+  delete)
+    "$root/hack/tools.sh" kind >&2
+    if exists; then kind delete cluster --name "$CLUSTER_NAME" >&2; else log "no cluster $CLUSTER_NAME"; fi ;;
+  *) echo "usage: hack/cluster.sh up|delete" >&2; exit 2 ;;
+esac

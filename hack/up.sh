@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# `make up`: the kind cluster, the image, the chart, and the URL to browse.
+# Creates or reuses the cluster, builds the image (tagged by content, so an
+# unchanged app is not rebuilt and a changed one rolls only the web pods),
+# loads it into the cluster, then `helm upgrade --install --wait`.
+# usage: hack/up.sh
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+export PATH="$root/.tools/bin:$PATH"
+context="kind-$CLUSTER_NAME"
+
+"$root/hack/cluster.sh" up
+
+images=$("$root/hack/cluster-images.sh")
+values=()
+for value in $images; do values+=(--set "$value"); done
+
+log "helm upgrade --install $RELEASE_NAME (namespace $RELEASE_NAMESPACE)"
+helm upgrade --install "$RELEASE_NAME" "$root/chart" --kube-context "$context" \
+  --namespace "$RELEASE_NAMESPACE" --create-namespace \
+  "${values[@]}" \
+  --wait --timeout 5m >/dev/null
+kubectl --context "$context" -n "$RELEASE_NAMESPACE" rollout status "deployment/$RELEASE_NAME" --timeout=2m >/dev/null
+kubectl --context "$context" -n "$RELEASE_NAMESPACE" rollout status "statefulset/$RELEASE_NAME-redis" --timeout=2m >/dev/null
+log "deployed ${values[*]}"
+cat >&2 <<TEXT
+
+  friendlyhello is running. Browse it with
+
+    make browse        (kubectl port-forward to http://localhost:$BROWSE_PORT)
+
+TEXT

@@ -1,0 +1,54 @@
+"""Every chart/ci scenario installs, passes helm test and uninstalls cleanly;
+the plain manifests are accepted by the API server."""
+
+import time
+
+import pytest
+
+from tests.cluster.conftest import CHART, PINNED, kubectl
+from tests.conftest import ROOT, wait_until
+
+pytestmark = pytest.mark.cluster
+
+SCENARIOS = sorted((CHART / "ci").glob("*-values.yaml"))
+
+
+def provide_external_redis(namespace: str, image_values: list[str]) -> None:
+    """What external-redis-values.yaml expects: a Redis at external-redis with AUTH."""
+    values = dict(v.split("=", 1) for v in image_values if "=" in v)
+    image = (f"{values['redis.image.repository']}:{values['redis.image.tag']}"
+             if "redis.image.repository" in values else PINNED["REDIS_IMAGE"])
+    kubectl("-n", namespace, "create", "secret", "generic", "external-redis", "--from-literal=password=ext-s3cret")
+    kubectl("-n", namespace, "run", "external-redis", f"--image={image}", "--image-pull-policy=IfNotPresent",
+            "--labels=app=external-redis", "--port=6379", "--command", "--",
+            "redis-server", "--requirepass", "ext-s3cret", "--protected-mode", "no")
+    kubectl("-n", namespace, "expose", "pod", "external-redis", "--port=6379")
+    kubectl("-n", namespace, "wait", "--for=condition=Ready", "pod/external-redis", "--timeout=120s")
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[p.name for p in SCENARIOS])
+def test_scenario_installs_tests_and_uninstalls(release, core, image_values, scenario):
+    if scenario.name == "external-redis-values.yaml":
+        provide_external_redis(release.namespace, image_values)
+    release.install("-f", str(scenario))
+    assert "counter path ok" in release.test()
+    from tests.cluster.conftest import helm
+
+    helm("uninstall", release.name, "--namespace", release.namespace, "--wait", "--timeout", "2m")
+
+    def leftovers():
+        kinds = "all,configmap,secret,pvc,networkpolicy,pdb,serviceaccount,ingress,hpa"
+        names = kubectl("-n", release.namespace, "get", kinds, "-o", "name").stdout.split()
+        ignored = ("external-redis", "kube-root-ca.crt", "serviceaccount/default")
+        return [n for n in names if not any(i in n for i in ignored)]
+
+    persistent = scenario.name != "persistence-off-values.yaml" and "external" not in scenario.name
+    expected = [f"persistentvolumeclaim/data-{release.fullname}-redis-0"] if persistent else []
+    wait_until(lambda: sorted(leftovers()) == expected, timeout=90, interval=2,
+               message=f"only {expected} left after uninstall, not {leftovers()}")
+
+
+def test_plain_manifests_pass_server_side_dry_run(namespace):
+    result = kubectl("-n", namespace, "apply", "--dry-run=server", "-k", str(ROOT / "k8s"))
+    assert "deployment.apps/friendlyhello created (server dry run)" in result.stdout
+    assert "statefulset.apps/friendlyhello-redis created (server dry run)" in result.stdout

@@ -1,0 +1,51 @@
+"""The chart on kind: installs, passes helm test, serves and counts."""
+
+import re
+
+import pytest
+import requests
+
+from tests.cluster.conftest import client_pod, port_forward, web_image
+
+pytestmark = pytest.mark.cluster
+VISITS = re.compile(r"<b>Visits:</b> (\d+)")
+
+
+def test_install_and_helm_test(release, core, apps):
+    release.install()
+    deployment = apps.read_namespaced_deployment(release.fullname, release.namespace)
+    assert deployment.status.ready_replicas == deployment.spec.replicas == 2
+    statefulset = apps.read_namespaced_stateful_set(f"{release.fullname}-redis", release.namespace)
+    assert statefulset.status.ready_replicas == 1
+    output = release.test()
+    assert "Phase:          Succeeded" in output or "Succeeded" in output
+    assert "counter path ok: web -> Redis INCR" in output, output
+
+
+def test_browse_through_port_forward(release, core):
+    release.install()
+    pods = {pod.metadata.name for pod in release.web_pods(core)}
+    with port_forward(release.namespace, f"service/{release.service}", 80) as url:
+        session = requests.Session()
+        first = session.get(url + "/", timeout=10)
+        assert first.status_code == 200
+        host = re.search(r"<b>Hostname:</b> ([^<]+)<br/>", first.text).group(1)
+        assert host in pods, f"{host} is not a pod of the release: {pods}"
+        start = int(VISITS.search(first.text).group(1))
+        visits = 50
+        for _ in range(visits):
+            assert session.get(url + "/", timeout=10).status_code == 200
+        assert session.get(url + "/api/visits", timeout=10).json() == {"visits": start + visits}
+
+
+def test_load_balancing_over_all_replicas_with_one_counter(release, core, image_values):
+    release.install("--set", "replicaCount=3")
+    pods = {pod.metadata.name for pod in release.web_pods(core)}
+    assert len(pods) == 3
+    # New connection per request (urllib), so kube-proxy spreads them.
+    result = client_pod(core, release.namespace, web_image(image_values), "lb-client",
+                        f"http://{release.service}/", COUNT=120)()
+    assert result["statuses"] == {"200": 120}, result
+    assert set(result["hosts"]) == pods, result["hosts"]
+    visits = result["visits"]
+    assert visits == sorted(visits) and len(set(visits)) == 120, "one shared counter, every visit counted once"
