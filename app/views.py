@@ -24,22 +24,20 @@ def hello():
                                visits=visits)
 
 
-def _unavailable():
-    return jsonify(error="Service Unavailable", status=503,
-                   detail="cannot connect to Redis, counter disabled"), 503
+def _visits(count):
+    """The JSON answer for a counter operation; 503 with a JSON body while Redis is away."""
+    try:
+        return jsonify(visits=count())
+    except CounterUnavailable:
+        return jsonify(error="Service Unavailable", status=503,
+                       detail="cannot connect to Redis, counter disabled"), 503
 
 
 @api.get("/visits")
 def read_visits():
-    try:
-        return jsonify(visits=state().counter.read())
-    except CounterUnavailable:
-        return _unavailable()
+    return _visits(state().counter.read)
 
 
 @api.post("/visits")
 def add_visit():
-    try:
-        return jsonify(visits=state().counter.increment())
-    except CounterUnavailable:
-        return _unavailable()
+    return _visits(state().counter.increment)

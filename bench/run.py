@@ -1,6 +1,6 @@
 """Benchmark: this service against the seed and a bare-WSGI floor, in one run.
 
-usage: python bench/run.py [--duration S] [--connections N] [--outage-duration S]
+usage: python bench/run.py [--duration S] [--connections N] [--outage-duration S] [--sweep]
 
 Runs wrk on loopback against, one after the other:
   (a) the seed app on Flask's development server, as the seed runs it;
@@ -9,6 +9,8 @@ Runs wrk on loopback against, one after the other:
   (d) this service under its shipped gunicorn.conf.py;
 then (d) again with Redis stopped. Prints requests/s, p50, p99 and the
 ratios of (d) to the others, checks the targets and exits 1 on a miss.
+--sweep instead runs (d) with several worker/thread counts, the measurement
+behind gunicorn.conf.py's defaults.
 """
 
 from __future__ import annotations
@@ -120,6 +122,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--outage-duration", type=int, default=5)
+    parser.add_argument("--sweep", action="store_true", help="compare gunicorn worker/thread counts")
     args = parser.parse_args()
     for program in ("wrk", "redis-server", "redis-cli"):
         if shutil.which(program) is None:
@@ -144,6 +147,12 @@ def main() -> int:
         "d": ("friendlyhello, gunicorn.conf.py",
               lambda port: [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]),
     }
+    if args.sweep:
+        try:
+            return sweep(args, env)
+        finally:
+            redis.stop()
+            shutil.rmtree(workdir, ignore_errors=True)
     results: dict[str, Result] = {}
     counted = None
     try:
@@ -190,6 +199,23 @@ def main() -> int:
     for text, passed, target in checks:
         print(f"  {'ok  ' if passed else 'MISS'}  {text:58} target {target}")
     return 0 if all(passed for _, passed, _ in checks) else 1
+
+
+SWEEP = [("2", "1"), ("2", "4"), ("2", "8"), ("2", "16"), ("3", "4"), ("4", "2")]
+
+
+def sweep(args, env) -> int:
+    print(f"{'workers x threads':20} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    for workers, threads in SWEEP:
+        command = lambda port: [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]  # noqa: E731
+        port, process = serve_with(command, {**env, "WEB_CONCURRENCY": workers, "GUNICORN_THREADS": threads})
+        try:
+            result = run_wrk(f"{workers}x{threads}", port, args)
+        finally:
+            stop(process)
+        print(f"{workers + ' x ' + threads:20} {result.requests_per_second:9.0f} {result.p50_ms:8.2f} "
+              f"{result.p99_ms:8.2f}")
+    return 0
 
 
 def serve_with(command, env):

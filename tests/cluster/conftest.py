@@ -200,24 +200,31 @@ print("RESULT " + json.dumps({"requests": n, "statuses": statuses, "hosts": host
 """
 
 
-def client_pod(core, namespace: str, image: str, name: str, url: str, **env: str):
-    """Starts the in-cluster client; returns a function that waits and gives its summary."""
+def restricted_pod(name: str, image: str, code: str, env: dict | None = None, volumes=None, mounts=None,
+                   labels: dict | None = None):
+    """A run-to-completion pod running Python CODE in IMAGE under the restricted profile."""
     from kubernetes import client
 
-    variables = [client.V1EnvVar(name="URL", value=url)] + [
-        client.V1EnvVar(name=key, value=str(value)) for key, value in env.items()]
-    pod = client.V1Pod(
-        metadata=client.V1ObjectMeta(name=name, labels={"app.kubernetes.io/component": "test-client"}),
+    return client.V1Pod(
+        metadata=client.V1ObjectMeta(name=name, labels=labels),
         spec=client.V1PodSpec(
-            restart_policy="Never", automount_service_account_token=False,
+            restart_policy="Never", automount_service_account_token=False, volumes=volumes,
             security_context=client.V1PodSecurityContext(
-                run_as_non_root=True, run_as_user=10001, seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault")),
+                run_as_non_root=True, run_as_user=10001, fs_group=10001,
+                seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault")),
             containers=[client.V1Container(
-                name="client", image=image, image_pull_policy="IfNotPresent", command=["python", "-c", CLIENT_SCRIPT],
-                env=variables,
+                name="main", image=image, image_pull_policy="IfNotPresent", command=["python", "-c", code],
+                env=[client.V1EnvVar(name=k, value=str(v)) for k, v in (env or {}).items()],
+                volume_mounts=mounts,
                 security_context=client.V1SecurityContext(
                     allow_privilege_escalation=False, read_only_root_filesystem=True,
                     capabilities=client.V1Capabilities(drop=["ALL"])))]))
+
+
+def client_pod(core, namespace: str, image: str, name: str, url: str, **env: str):
+    """Starts the in-cluster client; returns a function that waits and gives its summary."""
+    pod = restricted_pod(name, image, CLIENT_SCRIPT, {"URL": url, **env},
+                         labels={"app.kubernetes.io/component": "test-client"})
     core.create_namespaced_pod(namespace, pod)
 
     def result(timeout: float = 600) -> dict:

@@ -4,7 +4,7 @@ port-forward, the restricted profile, server-side dry runs."""
 import pytest
 import requests
 
-from tests.cluster.conftest import kubectl, port_forward, web_image
+from tests.cluster.conftest import kubectl, port_forward, restricted_pod, web_image
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.cluster
@@ -12,21 +12,7 @@ pytestmark = pytest.mark.cluster
 
 def python_pod(core, namespace, image, name, code, volumes=None, mounts=None):
     """Runs CODE in the web image (restricted profile) to completion; returns its log."""
-    from kubernetes import client
-
-    pod = client.V1Pod(
-        metadata=client.V1ObjectMeta(name=name),
-        spec=client.V1PodSpec(
-            restart_policy="Never", automount_service_account_token=False, volumes=volumes,
-            security_context=client.V1PodSecurityContext(
-                run_as_non_root=True, run_as_user=10001, fs_group=10001,
-                seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault")),
-            containers=[client.V1Container(
-                name="main", image=image, image_pull_policy="IfNotPresent", command=["python", "-c", code],
-                volume_mounts=mounts,
-                security_context=client.V1SecurityContext(
-                    allow_privilege_escalation=False, read_only_root_filesystem=True,
-                    capabilities=client.V1Capabilities(drop=["ALL"])))]))
+    pod = restricted_pod(name, image, code, volumes=volumes, mounts=mounts)
     core.create_namespaced_pod(namespace, pod)
 
     def done():

@@ -1,0 +1,33 @@
+"""skaffold.yaml names the same image, release, namespace, cluster and stand-ins
+as hack/versions.env and hack/airgap/standins.env."""
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.chart
+
+
+def env_file(path: str) -> dict[str, str]:
+    lines = (ROOT / path).read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def test_skaffold_matches_the_pinned_names():
+    config = yaml.safe_load((ROOT / "skaffold.yaml").read_text())
+    pinned = env_file("hack/versions.env")
+    standins = env_file("hack/airgap/standins.env")
+    (artifact,) = config["build"]["artifacts"]
+    assert artifact["image"] == pinned["IMAGE_REPOSITORY"]
+    (release,) = config["manifests"]["helm"]["releases"]
+    assert release["name"] == pinned["RELEASE_NAME"]
+    assert release["namespace"] == pinned["RELEASE_NAMESPACE"]
+    assert release["chartPath"] == "chart"
+    assert config["deploy"]["kubeContext"] == f"kind-{pinned['CLUSTER_NAME']}"
+    assert config["portForward"][0]["resourceName"] == pinned["RELEASE_NAME"]
+    assert config["portForward"][0]["localPort"] == int(pinned["BROWSE_PORT"])
+    patches = {p["path"]: p["value"] for p in config["profiles"][0]["patches"]}
+    assert patches["/build/artifacts/0/docker/buildArgs"]["BASE_IMAGE"] == standins["STANDIN_BASE_IMAGE"]
+    redis = patches["/manifests/helm/releases/0/setValues"]
+    assert f"{redis['redis.image.repository']}:{redis['redis.image.tag']}" == standins["STANDIN_REDIS_IMAGE"]
