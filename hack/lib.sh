@@ -7,6 +7,8 @@ source "$root/hack/versions.env"
 # shellcheck source=airgap/standins.env
 source "$root/hack/airgap/standins.env"
 started_at=$SECONDS
+# Where the local kind node image's build keeps its results between runs and clones.
+NODE_CACHE=${NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/friendlyhello/kind-node}
 
 log() { printf '%s [%4ss] %s\n' "$(basename "$0" .sh)" "$((SECONDS - started_at))" "$*" >&2; }
 die() { log "error: $*"; exit 1; }

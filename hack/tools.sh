@@ -25,7 +25,7 @@ build() { # MODULE PACKAGE VERSION OUTPUT
   local module=$1 package=$2 version=$3 output=$4 dir
   dir=$(go mod download -json "$module@$version" | jq -r .Dir) || return 1
   [ -d "$dir" ] || { echo "go mod download gave no directory for $module@$version"; return 1; }
-  (cd "$dir" && CGO_ENABLED=0 go build -trimpath -ldflags=-s -o "$output" "./$package")
+  (cd "$dir" && CGO_ENABLED=0 go build -mod=readonly -trimpath -ldflags=-s -o "$output" "./$package")
 }
 
 wanted=("$@")

@@ -11,6 +11,3 @@ debian_mirror() {
   [ -n "$uri" ] || { echo "no Debian mirror found in /etc/apt/sources*" >&2; return 1; }
   echo "$uri"
 }
-
-# Where the node image's build keeps its results between runs and clones.
-NODE_CACHE=${NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/friendlyhello/kind-node}

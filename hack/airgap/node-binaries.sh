@@ -67,7 +67,8 @@ build_in_module() { # NAME VERSION MODULE ENV... -- GO BUILD ARGS...
   while [ "$1" != "--" ]; do env+=("$1"); shift; done
   shift
   dir=$(module_dir "$module@$version")
-  (cd "$dir" && env "${env[@]}" go build -trimpath -o "$out/$name-$version/" "$@") \
+  # -mod=readonly: a module zip may carry a partial vendor/ that must not be used.
+  (cd "$dir" && env "${env[@]}" go build -mod=readonly -trimpath -o "$out/$name-$version/" "$@") \
     >"$out/$name-$version.log" 2>&1 || fail "$name" "$version"
 }
 

@@ -82,8 +82,11 @@ if ! image_exists "$base_ref"; then
     | jq '.hooks.createContainer[.hooks.createContainer | length] |= . + {"path": "/kind/bin/mount-product-files.sh"}' \
     | jq 'del(.process.rlimits)' >"$tree/etc/containerd/cri-base.json"
   log "base: importing as $base_ref"
-  tar -C "$tree" -c . | docker import --change 'ENV container=docker' --change 'STOPSIGNAL SIGRTMIN+3' \
-    --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' - "$base_ref" >/dev/null
+  tar -C "$tree" -c . | docker import - "$base_ref-rootfs" >/dev/null
+  # docker import cannot set a stop signal; systemd as PID 1 stops on SIGRTMIN+3.
+  printf 'FROM %s\nENV container=docker\nSTOPSIGNAL SIGRTMIN+3\nENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]\n' \
+    "$base_ref-rootfs" | docker_build -q -t "$base_ref" - >/dev/null
+  docker rmi "$base_ref-rootfs" >/dev/null
   rm -rf "$tree"
 fi
 
@@ -113,7 +116,7 @@ userland_image() { # NAME [FILE...]: the userland, plus files in /usr/local/bin
   shift
   if [ "$#" -eq 0 ]; then docker tag "$userland_ref" "$name"; return; fi
   mkdir -p "$work/ctx"; cp "$@" "$work/ctx/"
-  printf 'FROM %s\nCOPY . /usr/local/bin/\n' "$userland_ref" | docker build -q -t "$name" -f - "$work/ctx" >/dev/null
+  printf "FROM %s\nCOPY . /usr/local/bin/\n" "$userland_ref" | docker_build -q -t "$name" -f - "$work/ctx" >/dev/null
   rm -rf "$work/ctx"
 }
 
@@ -147,7 +150,10 @@ build_container=$(docker run -d --privileged --entrypoint=sleep "$base_ref" infi
 in_node() { docker exec "$build_container" "$@"; }
 for binary in kubeadm kubelet kubectl; do docker cp "$k8s_bin/$binary" "$build_container:/usr/bin/$binary"; done
 echo "$KUBERNETES_VERSION" | docker exec -i "$build_container" sh -c 'cat > /kind/version'
+# kind keeps this manifest as a Go constant that splices in the image names.
 sed -n '/^const defaultStorageManifest = `/,/^`/p' "$storage_go" | sed '1d;$d' \
+  | sed -e "s#\` + storageProvisionerImage + \`#${storage_images[0]}#" \
+        -e "s#\` + storageHelperImage + \`#${storage_images[1]}#" \
   | docker exec -i "$build_container" sh -c 'cat > /kind/manifests/default-storage.yaml'
 docker cp "$here/default-cni.yaml" "$build_container:/kind/manifests/default-cni.yaml"
 docker cp "$work/images.tar" "$build_container:/kind/images.tar"

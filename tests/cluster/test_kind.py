@@ -67,7 +67,9 @@ def test_loaded_image_runs_and_port_forward_answers(core, namespace, image_value
     image = web_image(image_values)
     kubectl("-n", namespace, "create", "deployment", "web", f"--image={image}", "--port=8080")
     kubectl("-n", namespace, "patch", "deployment", "web", "--type=json", "-p",
-            '[{"op":"add","path":"/spec/template/spec/containers/0/env","value":[{"name":"REDIS_HOST","value":"127.0.0.1"}]}]')
+            '[{"op":"add","path":"/spec/template/spec/containers/0/env","value":[{"name":"REDIS_HOST","value":"127.0.0.1"}]},'
+            ' {"op":"add","path":"/spec/template/spec/containers/0/readinessProbe",'
+            '  "value":{"httpGet":{"path":"/readyz","port":8080},"periodSeconds":1}}]')
     kubectl("-n", namespace, "expose", "deployment", "web", "--port=80", "--target-port=8080")
     kubectl("-n", namespace, "rollout", "status", "deployment/web", "--timeout=120s")
     pod = core.list_namespaced_pod(namespace, label_selector="app=web").items[0]
