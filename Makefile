@@ -42,8 +42,8 @@ image: engine ## Build the service image (tag: version + content hash) and print
 	@hack/image.sh
 
 .PHONY: test
-test: venv system-deps engine tools ## Run every test (what CI runs)
-	$(PYTEST) -m "not cluster" tests
+test: venv system-deps engine tools cluster ## Run every test (what CI runs)
+	$(PYTEST) tests
 
 .PHONY: test-unit
 test-unit: venv system-deps ## Run the app's tests against a real redis-server
@@ -102,7 +102,7 @@ down: ## Remove the release and the kind cluster
 	@hack/cluster.sh delete
 
 .PHONY: test-cluster
-test-cluster: venv engine tools ## Smoke and reliability tests of the chart on the kind cluster
+test-cluster: venv engine tools cluster ## Smoke and reliability tests of the chart on the kind cluster
 	$(PYTEST) -m cluster tests
 
 .PHONY: bench

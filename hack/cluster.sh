@@ -18,22 +18,33 @@ wait_ready() {
   log "cluster $CLUSTER_NAME ready (context $context)"
 }
 
-up() {
-  "$root/hack/docker-engine.sh" >&2
-  "$root/hack/tools.sh" kind >&2
-  if exists; then
-    log "cluster $CLUSTER_NAME exists: reusing it"
-    kind export kubeconfig --name "$CLUSTER_NAME" >/dev/null 2>&1
-    link_kubectl
-    wait_ready
-    return
-  fi
+node_image() {
   local image=$KIND_NODE_IMAGE
   if ! image_available "$image"; then
     log "$image cannot be pulled: using a node image built here (hack/airgap/node-image.sh)"
     image=$("$root/hack/airgap/node-image.sh")
   fi
+  echo "$image"
+}
+
+up() {
+  "$root/hack/docker-engine.sh" >&2
+  "$root/hack/tools.sh" kind >&2
+  local image node="$CLUSTER_NAME-control-plane"
+  image=$(node_image)
   link_kubectl
+  if exists; then
+    # A cluster survives only while its node runs (a restarted Docker engine
+    # leaves it stopped) and only on the node image wanted now.
+    if [ "$(docker inspect -f '{{.State.Running}} {{.Config.Image}}' "$node" 2>/dev/null)" = "true $image" ]; then
+      log "cluster $CLUSTER_NAME exists: reusing it"
+      kind export kubeconfig --name "$CLUSTER_NAME" >/dev/null 2>&1
+      wait_ready
+      return
+    fi
+    log "cluster $CLUSTER_NAME is stopped or on another node image: recreating it"
+    kind delete cluster --name "$CLUSTER_NAME" >&2
+  fi
   local config host_dir="${XDG_CACHE_HOME:-$HOME/.cache}/friendlyhello/kind-host"
   config=$(mktemp)
   "$root/.venv/bin/python" "$root/hack/kind_config.py" "$host_dir" >"$config"

@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 export PATH="$root/.tools/bin:$PATH"
 
 render() {
-  helm template "$RELEASE_NAME" "$root/chart" --skip-tests \
+  helm template "$RELEASE_NAME" "$root/chart" --skip-tests --namespace "$RELEASE_NAMESPACE" \
     --set redis.auth.existingSecret="$RELEASE_NAME-redis-auth"
 }
 

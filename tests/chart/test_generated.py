@@ -22,7 +22,10 @@ def test_kustomization_lists_the_manifests():
     import yaml
 
     kustomization = yaml.safe_load((ROOT / "k8s/kustomization.yaml").read_text())
-    assert kustomization["resources"] == ["friendlyhello.yaml"]
+    assert kustomization["resources"] == ["namespace.yaml", "friendlyhello.yaml"]
+    namespace = yaml.safe_load((ROOT / "k8s/namespace.yaml").read_text())
+    rendered = [doc for doc in yaml.safe_load_all((ROOT / "k8s/friendlyhello.yaml").read_text()) if doc]
+    assert {doc["metadata"]["namespace"] for doc in rendered} == {namespace["metadata"]["name"]}
 
 
 def test_chart_readme_values_table_is_current():

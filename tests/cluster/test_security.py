@@ -58,7 +58,7 @@ def test_bad_values_are_refused_before_anything_is_created(release, core, api):
     assert core.list_namespaced_pod(release.namespace).items == []
     assert core.list_namespaced_secret(release.namespace).items == [] or all(
         not s.metadata.name.startswith("sh.helm.release") for s in core.list_namespaced_secret(release.namespace).items)
-    listing = helm("list", "--namespace", release.namespace, "--all", "-q").stdout.strip()
+    listing = helm("list", "--namespace", release.namespace, "-q").stdout.strip()
     assert listing == "", listing
 
 
