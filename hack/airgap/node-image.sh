@@ -143,6 +143,8 @@ for image in "${required[@]}"; do
   esac
 done
 docker save "${required[@]}" -o "$work/images.tar"
+# They live on in the node image; upstream names stay out of the host's list.
+docker rmi "${required[@]}" >/dev/null
 
 # --- 3. the node -------------------------------------------------------------
 log "node: assembling in a build container"
