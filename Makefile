@@ -34,7 +34,7 @@ engine: ## Make sure a Docker engine answers (installs and starts one where need
 	@hack/docker-engine.sh
 
 .PHONY: tools
-tools: ## Install the pinned tools (helm, kind, ct, compose, checkov) into .tools/bin
+tools: ## Install the pinned tools (helm, kind, ct, compose, skaffold, checkov) into .tools/bin
 	@hack/tools.sh
 
 .PHONY: image

@@ -16,6 +16,7 @@ tools=(
   "kind|sigs.k8s.io/kind|.|$KIND_VERSION"
   "ct|github.com/helm/chart-testing/v3|ct|$CHART_TESTING_VERSION"
   "docker-compose|github.com/docker/compose/v2|cmd|$COMPOSE_VERSION"
+  "skaffold|github.com/GoogleContainerTools/skaffold/v2|cmd/skaffold|$SKAFFOLD_VERSION"
 )
 
 # Each tool is built inside its own module, fetched into Go's module cache

@@ -14,7 +14,10 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 here="$root/hack/airgap"
-recipe=$( (grep -v '^#' "$root/hack/versions.env"; cat "$here"/node-image.sh "$here"/node-binaries.sh \
+node_versions=(KUBERNETES_VERSION KIND_VERSION CONTAINERD_VERSION RUNC_VERSION CNI_PLUGINS_VERSION
+  CRICTL_VERSION ETCD_VERSION COREDNS_VERSION LOCAL_PATH_PROVISIONER_VERSION NODE_DEBIAN_SUITE)
+recipe=$( (for name in "${node_versions[@]}"; do echo "$name=${!name}"; done
+  cat "$here"/node-image.sh "$here"/node-binaries.sh \
   "$here"/cni-ptp.conflist "$here"/default-cni.yaml "$here"/pause/* "$here"/etcd/*) | sha256sum | cut -c1-12)
 node_ref="$STANDIN_NODE_REPOSITORY:$KUBERNETES_VERSION-$recipe"
 if [ "${1:-}" != "--force" ] && image_exists "$node_ref"; then

@@ -31,3 +31,23 @@ def test_skaffold_matches_the_pinned_names():
     assert patches["/build/artifacts/0/docker/buildArgs"]["BASE_IMAGE"] == standins["STANDIN_BASE_IMAGE"]
     redis = patches["/manifests/helm/releases/0/setValues"]
     assert f"{redis['redis.image.repository']}:{redis['redis.image.tag']}" == standins["STANDIN_REDIS_IMAGE"]
+
+
+@pytest.mark.parametrize("profile", [None, "airgap"])
+def test_skaffold_accepts_the_config(profile):
+    """skaffold parses skaffold.yaml against its schema and applies the profile."""
+    import subprocess
+
+    from tests.chart.conftest import tool
+
+    command = [tool("skaffold"), "diagnose", "--yaml-only"] + (["--profile", profile] if profile else [])
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    config = yaml.safe_load(result.stdout)
+    (artifact,) = config["build"]["artifacts"]
+    build_args = artifact["docker"].get("buildArgs", {})
+    if profile == "airgap":
+        assert build_args["BASE_IMAGE"] == env_file("hack/airgap/standins.env")["STANDIN_BASE_IMAGE"]
+    else:
+        assert "BASE_IMAGE" not in build_args
+    assert config["manifests"]["helm"]["releases"][0]["chartPath"].endswith("chart")
