@@ -26,7 +26,7 @@ $(VENV)/.installed: requirements.lock requirements-test.lock
 venv: $(VENV)/.installed ## Create .venv with the pinned dependencies
 
 .PHONY: system-deps
-system-deps: ## Install the Debian packages tests need (redis-server, wrk)
+system-deps: ## Install the Debian packages tests need (redis-server, wrk, jq)
 	@hack/system-deps.sh
 
 .PHONY: engine

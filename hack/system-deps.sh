@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests and benchmark run: redis-server, wrk.
+# Installs the Debian packages the tests, benchmark and scripts use: redis-server, wrk, jq.
 # usage: hack/system-deps.sh        (as root, or with sudo available)
 set -euo pipefail
 
-packages=(redis-server redis-tools wrk)
+packages=(redis-server redis-tools wrk jq)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
