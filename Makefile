@@ -92,7 +92,7 @@ up: venv engine tools ## Cluster, image, chart: deploy to kind and print how to 
 	@hack/up.sh
 
 .PHONY: browse
-browse: ## Port-forward the web Service to http://localhost:$(BROWSE_PORT)
+browse: ## Port-forward the web Service to http://localhost:8080 (BROWSE_PORT)
 	@echo "http://localhost:$(BROWSE_PORT)  (Ctrl-C to stop)"
 	kubectl --context kind-$(CLUSTER_NAME) -n $(RELEASE_NAMESPACE) port-forward service/$(RELEASE_NAME) $(BROWSE_PORT):80
 
