@@ -6,6 +6,7 @@ import pytest
 import requests
 
 from tests.cluster.conftest import client_pod, port_forward, web_image
+from tests.conftest import wait_until
 
 pytestmark = pytest.mark.cluster
 VISITS = re.compile(r"<b>Visits:</b> (\d+)")
@@ -27,7 +28,9 @@ def test_browse_through_port_forward(release, core):
     pods = {pod.metadata.name for pod in release.web_pods(core)}
     with port_forward(release.namespace, f"service/{release.service}", 80) as url:
         session = requests.Session()
-        first = session.get(url + "/", timeout=10)
+        # A web pod may still be backing off from a Redis that started after it.
+        first = wait_until(lambda: (lambda page: page if VISITS.search(page.text) else None)(
+            session.get(url + "/", timeout=10)), timeout=15, interval=0.5, message="a counted visit")
         assert first.status_code == 200
         host = re.search(r"<b>Hostname:</b> ([^<]+)<br/>", first.text).group(1)
         assert host in pods, f"{host} is not a pod of the release: {pods}"
