@@ -13,8 +13,9 @@ exists() { kind get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; }
 
 wait_ready() {
   log "waiting for the node and CoreDNS"
-  kubectl --context "$context" wait --for=condition=Ready node --all --timeout=180s >/dev/null
-  kubectl --context "$context" -n kube-system rollout status deployment/coredns --timeout=180s >/dev/null
+  kubectl --context "$context" wait --for=condition=Ready node --all --timeout=180s >/dev/null || return 1
+  kubectl --context "$context" -n kube-system rollout status deployment/coredns --timeout=180s >/dev/null \
+    || return 1
   log "cluster $CLUSTER_NAME ready (context $context)"
 }
 
@@ -39,10 +40,11 @@ up() {
     if [ "$(docker inspect -f '{{.State.Running}} {{.Config.Image}}' "$node" 2>/dev/null)" = "true $image" ]; then
       log "cluster $CLUSTER_NAME exists: reusing it"
       kind export kubeconfig --name "$CLUSTER_NAME" >/dev/null 2>&1
-      wait_ready
-      return
+      if wait_ready; then return; fi
+      log "cluster $CLUSTER_NAME does not become ready: recreating it"
+    else
+      log "cluster $CLUSTER_NAME is stopped or on another node image: recreating it"
     fi
-    log "cluster $CLUSTER_NAME is stopped or on another node image: recreating it"
     kind delete cluster --name "$CLUSTER_NAME" >&2
   fi
   local config host_dir="${XDG_CACHE_HOME:-$HOME/.cache}/friendlyhello/kind-host"
@@ -52,7 +54,7 @@ up() {
   kind create cluster --name "$CLUSTER_NAME" --image "$image" --config "$config" --wait 0s >&2 \
     || { rm -f "$config"; die "kind create cluster failed (kind export logs shows the node's logs)"; }
   rm -f "$config"
-  wait_ready
+  wait_ready || die "cluster $CLUSTER_NAME did not become ready"
 }
 
 # kubectl of the cluster's own version where this project built one.
