@@ -9,7 +9,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from flask import Flask, abort, g, jsonify, request
+from flask import Flask, abort, current_app, g, jsonify, request
 from jinja2 import Template
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -38,8 +38,6 @@ class State:
 
 
 def state() -> State:
-    from flask import current_app
-
     return current_app.extensions["friendlyhello"]
 
 

@@ -6,7 +6,7 @@
 # local stand-in (hack/airgap/base-image.sh) is built and used instead.
 # Extra CA certificates for pip inside the build: BUILD_CA_BUNDLE (a file;
 # defaults to $SSL_CERT_FILE when that is set).
-# usage: hack/image.sh [--print-ref]
+# usage: hack/image.sh
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$root"
@@ -15,7 +15,6 @@ inputs=(Dockerfile .dockerignore requirements.lock gunicorn.conf.py hack/image-r
 mapfile -t app_files < <(git ls-files -co --exclude-standard app | grep -v __pycache__ | sort)
 content=$(cat "${inputs[@]}" "${app_files[@]}" | sha256sum | cut -c1-12)
 ref="$IMAGE_REPOSITORY:$(app_version)-$content"
-if [ "${1:-}" = "--print-ref" ]; then echo "$ref"; exit 0; fi
 
 if image_exists "$ref"; then
   log "$ref present, not rebuilt"

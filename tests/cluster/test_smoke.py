@@ -29,8 +29,11 @@ def test_browse_through_port_forward(release, core):
     with port_forward(release.namespace, f"service/{release.service}", 80) as url:
         session = requests.Session()
         # A web pod may still be backing off from a Redis that started after it.
-        first = wait_until(lambda: (lambda page: page if VISITS.search(page.text) else None)(
-            session.get(url + "/", timeout=10)), timeout=15, interval=0.5, message="a counted visit")
+        def counted_page():
+            page = session.get(url + "/", timeout=10)
+            return page if VISITS.search(page.text) else None
+
+        first = wait_until(counted_page, timeout=15, interval=0.5, message="a counted visit")
         assert first.status_code == 200
         host = re.search(r"<b>Hostname:</b> ([^<]+)<br/>", first.text).group(1)
         assert host in pods, f"{host} is not a pod of the release: {pods}"
