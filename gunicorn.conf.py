@@ -4,6 +4,7 @@ Read by gunicorn's master before any worker starts, so a bad environment stops
 the server here with one line (exit status 2) rather than in every worker.
 """
 
+import glob
 import os
 import shutil
 import signal
@@ -41,6 +42,12 @@ control_socket_disable = True
 logger_class = "app.jsonlog.GunicornLogger"
 accesslog = "-"
 errorlog = "-"
+# The dev loop (GUNICORN_RELOAD=1) syncs edited files into the container:
+# workers restart when a loaded module or a template changes.
+reload = settings.reload
+if reload:
+    _here = os.path.dirname(os.path.abspath(__file__))
+    reload_extra_files = sorted(glob.glob(os.path.join(_here, "app", "templates", "**", "*"), recursive=True))
 # X-Forwarded-* are handled by the app (PROXY_HOPS), not by gunicorn.
 forwarded_allow_ips = "127.0.0.1,::1"
 

@@ -17,6 +17,8 @@ from typing import Callable, Mapping, TypeVar
 T = TypeVar("T")
 
 _HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
 
 
 class ConfigError(ValueError):
@@ -43,6 +45,8 @@ class Settings:
     threads: int = 8
     graceful_timeout: int = 25
     keepalive: int = 5
+    # Restart workers when a source file or template changes (the dev loop).
+    reload: bool = False
     # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
     proxy_hops: int = 0
     # Seconds /readyz answers 503 after SIGTERM before the server stops accepting.
@@ -70,6 +74,7 @@ class Settings:
             threads=reader.integer("GUNICORN_THREADS", cls.threads, low=1, high=256),
             graceful_timeout=reader.integer("GRACEFUL_TIMEOUT", cls.graceful_timeout, low=1, high=3600),
             keepalive=reader.integer("KEEPALIVE", cls.keepalive, low=1, high=300),
+            reload=reader.boolean("GUNICORN_RELOAD", cls.reload),
             proxy_hops=reader.integer("PROXY_HOPS", cls.proxy_hops, low=0, high=10),
             shutdown_delay=reader.seconds("SHUTDOWN_DELAY", cls.shutdown_delay, allow_zero=True),
             max_content_length=reader.integer(
@@ -144,6 +149,16 @@ class _Reader:
         if not low <= value <= high:
             raise ConfigError(f"{key}={self._get(key)!r} is out of range {low}..{high}")
         return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        raw = self._get(key)
+        if raw is None:
+            return default
+        if raw.lower() in _TRUE:
+            return True
+        if raw.lower() in _FALSE:
+            return False
+        raise ConfigError(f"{key}={raw!r} is not a boolean (true/false, 1/0, yes/no)")
 
     def seconds(self, key: str, default: float, allow_zero: bool = False) -> float:
         value = self._parse(key, default, float, "a number of seconds")

@@ -117,7 +117,8 @@ def client(app):
 class Gunicorn:
     """The real server: `gunicorn -c gunicorn.conf.py`, as the image runs it."""
 
-    def __init__(self, env: dict[str, str], log_path: Path):
+    def __init__(self, env: dict[str, str], log_path: Path, cwd: Path = ROOT):
+        self.cwd = cwd
         self.port = free_port()
         self.env = {**os.environ, **env, "PORT": str(self.port)}
         self.log_path = log_path
@@ -130,7 +131,7 @@ class Gunicorn:
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
-            cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+            cwd=self.cwd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
 
         def ready():
             if self.process.poll() is not None:
@@ -159,10 +160,10 @@ def gunicorn(tmp_path, redis_server):
     """Factory: start gunicorn against the test's Redis with extra environment."""
     servers = []
 
-    def start(**env: str) -> Gunicorn:
+    def start(cwd: Path = ROOT, **env: str) -> Gunicorn:
         base = {"REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(redis_server.port),
                 "SHUTDOWN_DELAY": "0", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
-        server = Gunicorn({**base, **env}, tmp_path / f"gunicorn-{len(servers)}.log").start()
+        server = Gunicorn({**base, **env}, tmp_path / f"gunicorn-{len(servers)}.log", cwd).start()
         servers.append(server)
         return server
 

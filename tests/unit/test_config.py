@@ -51,7 +51,17 @@ BAD_ENVIRONMENTS = [
     ({"SHUTDOWN_DELAY": "30", "GRACEFUL_TIMEOUT": "10"}, "SHUTDOWN_DELAY=30 must be shorter"),
     ({"REDIS_BACKOFF_INITIAL": "5", "REDIS_BACKOFF_MAX": "1"}, "REDIS_BACKOFF_MAX=1 is smaller"),
     ({"NAME": "x" * 300}, "NAME='xxxxxxxxxxxxxxxxxxxx'... is longer than 256"),
+    ({"GUNICORN_RELOAD": "sometimes"}, "GUNICORN_RELOAD='sometimes' is not a boolean"),
 ]
+
+
+@pytest.mark.parametrize("raw,expected", [
+    (None, False), ("", False), ("1", True), ("true", True), ("YES", True), ("on", True),
+    ("0", False), ("false", False), ("No", False), ("off", False),
+])
+def test_reload_flag(raw, expected):
+    environ = {} if raw is None else {"GUNICORN_RELOAD": raw}
+    assert Settings.from_env(environ).reload is expected
 
 
 @pytest.mark.parametrize("environ,message", BAD_ENVIRONMENTS, ids=[m for _, m in BAD_ENVIRONMENTS])

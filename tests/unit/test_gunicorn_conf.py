@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 import signal
 import socket
 import threading
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import wait_until
+from tests.conftest import ROOT, wait_until
 from tests.unit.test_ops import metric
 
 
@@ -144,3 +145,29 @@ def test_logs_are_json_lines_with_request_ids(gunicorn, tmp_path):
     access = [entry for entry in entries if entry["logger"] == "gunicorn.access"]
     assert {entry["request_id"] for entry in access} >= {"trace-42", generated}
     assert all(entry["status"] == 200 for entry in access if entry["path"] == "/")
+
+
+@pytest.mark.parametrize("edited", ["app/templates/index.html", "app/views.py"])
+def test_reload_serves_an_edited_file(gunicorn, tmp_path, edited):
+    """GUNICORN_RELOAD=1 (the dev loop): an edit is served without restarting gunicorn."""
+    source = tmp_path / "src"
+    shutil.copytree(ROOT / "app", source / "app", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "gunicorn.conf.py", source)
+    server = gunicorn(cwd=source, GUNICORN_RELOAD="1", WEB_CONCURRENCY="2")
+    assert "Hello world!" in requests.get(server.url + "/", timeout=5).text
+    path = source / edited
+    if edited.endswith(".html"):
+        path.write_text(path.read_text().replace("<h3>Hello", "<h3>Edited: Hello"))
+        marker = "Edited: Hello world!"
+    else:
+        path.write_text(path.read_text() + '\n\n@pages.get("/edited")\ndef edited():\n    return "edited"\n')
+        marker = "edited"
+
+    def served():
+        response = requests.get(server.url + ("/" if edited.endswith(".html") else "/edited"), timeout=5)
+        return response.status_code == 200 and marker in response.text
+
+    # Every worker must serve the edit, so ask more times than there are workers.
+    wait_until(lambda: all(served() for _ in range(6)), timeout=15, interval=0.2,
+               message=f"the edit of {edited} to be served")
+    assert server.process.poll() is None, "the master kept running"
