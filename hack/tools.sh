@@ -10,13 +10,17 @@ source "$(dirname "$0")/lib.sh"
 bin="$root/.tools/bin"
 mkdir -p "$bin"
 
-# name | module | package in the module | version
+# name | module | package in the module | version | binary (under .tools/)
+# Helm 3 is kept off the default PATH: only skaffold runs it (see versions.env).
 tools=(
-  "helm|helm.sh/helm/v4|cmd/helm|$HELM_VERSION"
-  "kind|sigs.k8s.io/kind|.|$KIND_VERSION"
-  "ct|github.com/helm/chart-testing/v3|ct|$CHART_TESTING_VERSION"
-  "docker-compose|github.com/docker/compose/v2|cmd|$COMPOSE_VERSION"
-  "skaffold|github.com/GoogleContainerTools/skaffold/v2|cmd/skaffold|$SKAFFOLD_VERSION"
+  "helm|helm.sh/helm/v4|cmd/helm|$HELM_VERSION|bin/helm"
+  "kind|sigs.k8s.io/kind|.|$KIND_VERSION|bin/kind"
+  "ct|github.com/helm/chart-testing/v3|ct|$CHART_TESTING_VERSION|bin/ct"
+  "docker-compose|github.com/docker/compose/v2|cmd|$COMPOSE_VERSION|bin/docker-compose"
+  "skaffold|github.com/GoogleContainerTools/skaffold/v2|cmd/skaffold|$SKAFFOLD_VERSION|bin/skaffold"
+  "helm3|helm.sh/helm/v3|cmd/helm|$HELM3_VERSION|helm3/helm"
+  "actionlint|github.com/rhysd/actionlint|cmd/actionlint|$ACTIONLINT_VERSION|bin/actionlint"
+  "buildx|github.com/docker/buildx|cmd/buildx|$BUILDX_VERSION|bin/docker-buildx"
 )
 
 # Each tool is built inside its own module, fetched into Go's module cache
@@ -31,23 +35,26 @@ build() { # MODULE PACKAGE VERSION OUTPUT
 
 wanted=("$@")
 for entry in "${tools[@]}"; do
-  IFS='|' read -r name module package version <<<"$entry"
+  IFS='|' read -r name module package version binary <<<"$entry"
+  binary="$root/.tools/$binary"
   package=${package#.}; package=${package#/}
   if [ "${#wanted[@]}" -gt 0 ] && [[ " ${wanted[*]} " != *" $name "* ]]; then continue; fi
-  stamp="$bin/.$name.version"
-  if [ -x "$bin/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$version" ]; then
+  stamp="$(dirname "$binary")/.$name.version"
+  if [ -x "$binary" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$version" ]; then
     log "$name $version present"
     continue
   fi
   log "$name $version: building $module/$package"
   build_log=$(mktemp)
-  if ! build "$module" "$package" "$version" "$bin/$name" >"$build_log" 2>&1; then
+  mkdir -p "$(dirname "$binary")"
+  start=$SECONDS
+  if ! build "$module" "$package" "$version" "$binary" >"$build_log" 2>&1; then
     tail -n 20 "$build_log" >&2
     die "$name: build failed (log: $build_log)"
   fi
   echo "$version" >"$stamp"
   rm -f "$build_log"
-  log "$name $version installed"
+  log "$name $version installed ($((SECONDS - start)) s)"
 done
 
 # ct's lint reads its chart schema and yamllint rules from files of its module.
@@ -72,8 +79,11 @@ if [ "${#wanted[@]}" -eq 0 ] || [[ " ${wanted[*]} " == *" checkov "* ]]; then
   fi
 fi
 
-# docker-compose also serves as `docker compose` (a CLI plugin).
-if [ -x "$bin/docker-compose" ]; then
-  mkdir -p "${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"
-  ln -sfn "$bin/docker-compose" "${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins/docker-compose"
-fi
+# docker-compose and docker-buildx also serve as `docker compose` and
+# `docker buildx` (CLI plugins).
+for plugin in docker-compose docker-buildx; do
+  if [ -x "$bin/$plugin" ]; then
+    mkdir -p "${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"
+    ln -sfn "$bin/$plugin" "${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins/$plugin"
+  fi
+done
