@@ -26,7 +26,17 @@ RUN python3 -m compileall -q /srv/app /opt/venv
 COPY hack/image-rootfs.sh /usr/local/bin/
 RUN image-rootfs.sh /rootfs
 
-FROM scratch
+# Only for the dev target: a static busybox gives `skaffold dev` the tar and
+# rm it runs in the container to sync edited files.
+FROM ${BASE_IMAGE} AS devtools
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends busybox-static \
+ && rm -rf /var/lib/apt/lists/* \
+ && mkdir -p /devtools/usr/bin \
+ && cp /bin/busybox /devtools/usr/bin/ \
+ && for tool in tar rm sh; do ln -s busybox "/devtools/usr/bin/$tool"; done
+
+FROM scratch AS runtime
 ARG VERSION=0.0.0-dev
 ARG REVISION=
 ARG SOURCE=https://github.com/friendlyhello/friendlyhello
@@ -52,3 +62,16 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
   CMD ["python", "-m", "app.healthcheck"]
 # gunicorn is PID 1: it handles SIGTERM (drain, then exit 0) and reaps its workers.
 CMD ["python", "-m", "gunicorn", "-c", "gunicorn.conf.py"]
+
+# `skaffold dev` (profile dev): the runtime plus busybox, with the sources
+# owned by the server's user so synced files can replace them, and gunicorn
+# restarting workers on each change. Never shipped.
+FROM runtime AS dev
+COPY --from=devtools /devtools/ /
+USER 0:0
+RUN ["busybox", "chown", "-R", "10001:10001", "/srv/app"]
+USER 10001:10001
+ENV GUNICORN_RELOAD=1
+
+# The default target: the runtime, unchanged.
+FROM runtime

@@ -34,16 +34,19 @@ engine: ## Make sure a Docker engine answers (installs and starts one where need
 	@hack/docker-engine.sh
 
 .PHONY: tools
-tools: ## Install the pinned tools (helm, kind, ct, compose, skaffold, checkov) into .tools/bin
+tools: ## Build the pinned tools (helm, kind, ct, compose, skaffold, buildx, actionlint, checkov) into .tools/
 	@hack/tools.sh
 
 .PHONY: image
 image: engine ## Build the service image (tag: version + content hash) and print it
 	@hack/image.sh
 
+# `make test` is these suites in this order; .github/workflows/ci.yaml runs
+# each as a job (tests/chart/test_workflow.py checks both lists agree).
+TEST_SUITES := test-unit test-chart test-image test-cluster
+
 .PHONY: test
-test: venv system-deps engine tools cluster ## Run every test (what CI runs)
-	$(PYTEST) tests
+test: $(TEST_SUITES) ## Run every test (what CI runs): unit, chart, image, cluster
 
 .PHONY: test-unit
 test-unit: venv system-deps ## Run the app's tests against a real redis-server
@@ -68,8 +71,8 @@ test-chart: venv tools ## Render, validate, lint and policy-check the chart (no 
 	$(PYTEST) -m chart tests
 
 .PHONY: lint
-lint: venv tools ## helm lint --strict, ct lint, checkov, schema validation, generated files in sync
-	$(PYTEST) tests/chart/test_lint.py tests/chart/test_checkov.py tests/chart/test_validate.py tests/chart/test_generated.py
+lint: venv tools ## helm lint --strict, ct lint, checkov, schema validation, actionlint, generated files in sync
+	$(PYTEST) tests/chart/test_lint.py tests/chart/test_checkov.py tests/chart/test_validate.py tests/chart/test_generated.py tests/chart/test_workflow.py
 
 .PHONY: manifests
 manifests: tools ## Regenerate k8s/ from the chart
@@ -100,6 +103,10 @@ browse: ## Port-forward the web Service to http://localhost:8080 (BROWSE_PORT)
 down: ## Remove the release and the kind cluster
 	-helm --kube-context kind-$(CLUSTER_NAME) uninstall $(RELEASE_NAME) --namespace $(RELEASE_NAMESPACE) --wait
 	@hack/cluster.sh delete
+
+.PHONY: dev
+dev: engine tools cluster ## skaffold dev: edits synced into the pods, port-forward to :8080 (BROWSE_PORT)
+	@hack/skaffold.sh dev --profile dev
 
 .PHONY: test-cluster
 test-cluster: venv engine tools cluster ## Smoke and reliability tests of the chart on the kind cluster

@@ -24,16 +24,18 @@ def test_skaffold_matches_the_pinned_names():
     assert release["name"] == pinned["RELEASE_NAME"]
     assert release["namespace"] == pinned["RELEASE_NAMESPACE"]
     assert release["chartPath"] == "chart"
+    assert config["manifests"]["helm"]["flags"]["template"] == [f"--kube-version={pinned['KUBERNETES_VERSION']}"]
     assert config["deploy"]["kubeContext"] == f"kind-{pinned['CLUSTER_NAME']}"
     assert config["portForward"][0]["resourceName"] == pinned["RELEASE_NAME"]
     assert config["portForward"][0]["localPort"] == int(pinned["BROWSE_PORT"])
-    patches = {p["path"]: p["value"] for p in config["profiles"][0]["patches"]}
+    profiles = {profile["name"]: profile for profile in config["profiles"]}
+    patches = {p["path"]: p["value"] for p in profiles["airgap"]["patches"]}
     assert patches["/build/artifacts/0/docker/buildArgs"]["BASE_IMAGE"] == standins["STANDIN_BASE_IMAGE"]
     redis = patches["/manifests/helm/releases/0/setValues"]
     assert f"{redis['redis.image.repository']}:{redis['redis.image.tag']}" == standins["STANDIN_REDIS_IMAGE"]
 
 
-@pytest.mark.parametrize("profile", [None, "airgap"])
+@pytest.mark.parametrize("profile", [None, "airgap", "dev", "airgap,dev"])
 def test_skaffold_accepts_the_config(profile):
     """skaffold parses skaffold.yaml against its schema and applies the profile."""
     import subprocess
@@ -46,8 +48,17 @@ def test_skaffold_accepts_the_config(profile):
     config = yaml.safe_load(result.stdout)
     (artifact,) = config["build"]["artifacts"]
     build_args = artifact["docker"].get("buildArgs", {})
-    if profile == "airgap":
+    if profile and "airgap" in profile:
         assert build_args["BASE_IMAGE"] == env_file("hack/airgap/standins.env")["STANDIN_BASE_IMAGE"]
     else:
         assert "BASE_IMAGE" not in build_args
-    assert config["manifests"]["helm"]["releases"][0]["chartPath"].endswith("chart")
+    (release,) = config["manifests"]["helm"]["releases"]
+    assert release["chartPath"].endswith("chart")
+    if profile and "dev" in profile:
+        assert artifact["docker"]["target"] == "dev"
+        assert {rule["dest"] for rule in artifact["sync"]["manual"]} == {"/srv/app"}
+        assert release["setValueTemplates"]["securityContext.readOnlyRootFilesystem"] == "false"
+    else:
+        assert "target" not in artifact["docker"] and "sync" not in artifact
+    if profile and "airgap" in profile:
+        assert release["setValues"]["redis.image.repository"] == "localhost/friendlyhello/redis"
