@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.cluster.conftest import CHART, PINNED, kubectl
+from tests.cluster.conftest import CHART, PINNED, kubectl, run
 from tests.conftest import ROOT, wait_until
 
 pytestmark = pytest.mark.cluster
@@ -61,3 +61,18 @@ def test_plain_manifests_pass_server_side_dry_run(core):
     finally:
         if created:
             kubectl("delete", "namespace", target, "--wait=false")
+
+
+def test_ct_install_over_every_scenario(namespace, core, image_values):
+    """chart-testing, as users of the GitHub workflow know it: `ct install` installs
+    the chart once per chart/ci values file, runs `helm test` (ct fails when it
+    fails) and uninstalls. The external-redis scenario finds its Redis in the namespace."""
+    provide_external_redis(namespace, image_values)
+    result = run("ct", "install", "--charts", str(CHART), "--namespace", namespace,
+                 "--release-label", "app.kubernetes.io/instance",
+                 "--helm-extra-set-args", " ".join(image_values), timeout=1500, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    for scenario in SCENARIOS:
+        assert f"ci/{scenario.name}" in output, f"ct install did not use {scenario.name}"
+    assert "All charts installed successfully" in output, output[-3000:]
