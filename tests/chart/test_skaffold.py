@@ -22,7 +22,9 @@ def test_skaffold_matches_the_pinned_names():
     assert artifact["image"] == pinned["IMAGE_REPOSITORY"]
     (release,) = config["manifests"]["helm"]["releases"]
     assert release["name"] == pinned["RELEASE_NAME"]
-    assert release["namespace"] == pinned["RELEASE_NAMESPACE"]
+    namespace = '{{ env "FRIENDLYHELLO_NAMESPACE" | default "%s" }}' % pinned["RELEASE_NAMESPACE"]
+    assert release["namespace"] == namespace
+    assert config["portForward"][0]["namespace"] == namespace
     assert release["chartPath"] == "chart"
     assert config["manifests"]["helm"]["flags"]["template"] == [f"--kube-version={pinned['KUBERNETES_VERSION']}"]
     assert config["deploy"]["kubeContext"] == f"kind-{pinned['CLUSTER_NAME']}"
