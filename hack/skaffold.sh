@@ -12,6 +12,8 @@ source "$(dirname "$0")/lib.sh"
 [ $# -ge 1 ] || { echo "usage: hack/skaffold.sh COMMAND [SKAFFOLD FLAGS...]" >&2; exit 2; }
 cd "$root"
 export PATH="$root/.tools/helm3:$root/.tools/bin:$PATH"
+# The version is pinned in hack/versions.env: no check for a newer one.
+export SKAFFOLD_UPDATE_CHECK=${SKAFFOLD_UPDATE_CHECK:-false}
 command=$1
 shift
 
