@@ -81,6 +81,11 @@ def image_values(api) -> list[str]:
     return [arg for value in values for arg in ("--set", value)]
 
 
+def pytest_collection_modifyitems(items):
+    """The README's commands end with `make down`, which deletes the cluster: they run last."""
+    items.sort(key=lambda item: item.path.name == "test_readme.py")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
