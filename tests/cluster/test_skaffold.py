@@ -16,6 +16,7 @@ import signal
 import subprocess
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -195,9 +196,11 @@ def served_by_all(url: str, check, requests_needed: int = 8) -> bool:
     return True
 
 
+@pytest.mark.timeout(1800)
 def test_dev_syncs_an_edit_and_rebuilds_on_a_dependency_change(tmp_path, namespace, core, apps):
     repo = copy_of_the_repository(tmp_path / "repo")
     dev = SkaffoldDev(repo, namespace)
+    rebuilt_images: set[str] = set()
     try:
         wait_until(lambda: dev.url() and dev.count("Watching for changes"), timeout=900, interval=1,
                    message="skaffold dev to deploy and forward the web Service")
@@ -217,10 +220,11 @@ def test_dev_syncs_an_edit_and_rebuilds_on_a_dependency_change(tmp_path, namespa
         assert dev.count("Build [friendlyhello] succeeded") == builds_before, "a synced edit built an image"
         assert web_pods(core, namespace) == pods_before, "a synced edit replaced pods"
 
-        # A dependency change (the lock file) rebuilds the image and rolls the pods.
+        # A dependency change (the lock file) rebuilds the image and rolls the
+        # pods. The change is new on every run, so no earlier image matches it.
         lock = repo / "requirements.lock"
         started = time.monotonic()
-        lock.write_text(lock.read_text() + "# a change to the lock file rebuilds the image\n")
+        lock.write_text(lock.read_text() + f"# rebuild {uuid.uuid4().hex}\n")
 
         def new_pods_serve():
             pods = web_pods(core, namespace)
@@ -232,9 +236,13 @@ def test_dev_syncs_an_edit_and_rebuilds_on_a_dependency_change(tmp_path, namespa
         wait_until(new_pods_serve, timeout=600, interval=0.5, message="pods of the rebuilt image to serve")
         rebuilt_seconds = time.monotonic() - started
         assert dev.count("Build [friendlyhello] succeeded") > builds_before
+        rebuilt_images = set(web_pods(core, namespace).values())
         print(f"\nskaffold dev: synced template edit served after {synced_seconds:.1f} s (target 5 s); "
               f"lock file change rebuilt and served after {rebuilt_seconds:.1f} s (target 60 s)")
     finally:
         status = dev.stop()
+    # The rebuilt image is unique to this run: do not let runs pile them up.
+    if rebuilt_images:
+        subprocess.run(["docker", "image", "rm", *rebuilt_images], capture_output=True, timeout=120)
     assert status == 0, dev.output()[-3000:]
     assert not apps.list_namespaced_deployment(namespace).items, "skaffold dev removes its release on exit"
