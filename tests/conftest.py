@@ -8,6 +8,7 @@ can never pass by skipping.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -19,6 +20,9 @@ import pytest
 import redis
 
 ROOT = Path(__file__).resolve().parent.parent
+# What the page shows, as the tests read it.
+VISITS = re.compile(r"<b>Visits:</b> (\d+)")
+HOSTNAME = re.compile(r"<b>Hostname:</b> ([^<]+)<br/>")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

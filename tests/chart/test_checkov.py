@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from tests.chart.conftest import CHART, SCENARIOS, render, tool
+from tests.chart.conftest import SCENARIOS, render, tool
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.chart

@@ -21,17 +21,14 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import pytest
-import requests
 
-from tests.cluster.conftest import CONTEXT, PINNED, kubectl, port_forward
+from tests.cluster.conftest import CONTEXT, PINNED, SKAFFOLD_FORWARD, kubectl, port_forward, visit_count
 from tests.conftest import ROOT, wait_until
 
 pytestmark = pytest.mark.cluster
 
 README = ROOT / "README.md"
 NAMESPACE, RELEASE = PINNED["RELEASE_NAMESPACE"], PINNED["RELEASE_NAME"]
-VISITS = re.compile(r"<b>Visits:</b> (\d+)")
-FORWARDED = re.compile(r"Port forwarding service/\S+ in namespace \S+, remote port 80 -> (http://127\.0\.0\.1:\d+)")
 
 
 def readme_commands() -> list[str]:
@@ -96,18 +93,9 @@ class Reader:
         return lines
 
 
-def count_through(url: str) -> int | None:
-    try:
-        page = requests.get(url + "/", timeout=5)
-    except requests.RequestException:
-        return None
-    found = VISITS.search(page.text) if page.status_code == 200 else None
-    return int(found.group(1)) if found else None
-
-
 def current_count(reader: Reader) -> int:
     with port_forward(NAMESPACE, f"service/{RELEASE}", 80) as url:
-        return wait_until(lambda: count_through(url), timeout=30, interval=0.5, message="a counted visit")
+        return wait_until(lambda: visit_count(url), timeout=30, interval=0.5, message="a counted visit")
 
 
 def uid(kind_and_name: str) -> str:
@@ -137,7 +125,7 @@ def make_up(reader: Reader, command: str) -> None:
 
 def browse(reader: Reader, command: str) -> None:
     url = f"http://127.0.0.1:{PINNED['BROWSE_PORT']}"
-    reader.serve(command, lambda lines: count_through(url) is not None, timeout=60)
+    reader.serve(command, lambda lines: visit_count(url) is not None, timeout=60)
 
 
 def make_test(reader: Reader, command: str) -> None:
@@ -160,8 +148,8 @@ def export_path(reader: Reader, command: str) -> None:
 
 def make_dev(reader: Reader, command: str) -> None:
     def forwarded_and_counting(lines):
-        urls = [m.group(1) for m in map(FORWARDED.search, lines) if m]
-        return urls and any("Watching for changes" in line for line in lines) and count_through(urls[-1])
+        urls = [m.group(2) for m in map(SKAFFOLD_FORWARD.search, lines) if m]
+        return urls and any("Watching for changes" in line for line in lines) and visit_count(urls[-1])
 
     reader.facts["count before"] = current_count(reader)
     reader.serve(command, forwarded_and_counting, timeout=900)
@@ -233,13 +221,13 @@ def make_bench(reader: Reader, command: str) -> None:
 
 def compose_up(reader: Reader, command: str) -> None:
     reader.run(command, timeout=900)
-    counts = [count_through("http://127.0.0.1:8080"), count_through("http://127.0.0.1:8081")]
+    counts = [visit_count("http://127.0.0.1:8080"), visit_count("http://127.0.0.1:8081")]
     assert None not in counts and counts[1] == counts[0] + 1, f"two replicas, one count: {counts}"
 
 
 def compose_down(reader: Reader, command: str) -> None:
     reader.run(command, timeout=300)
-    assert count_through("http://127.0.0.1:8080") is None
+    assert visit_count("http://127.0.0.1:8080") is None
 
 
 def kind_clusters(reader: Reader, command: str) -> None:

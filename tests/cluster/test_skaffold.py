@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -23,16 +22,12 @@ import pytest
 import requests
 import yaml
 
-from tests.cluster.conftest import PINNED, port_forward
-from tests.conftest import ROOT, wait_until
+from tests.cluster.conftest import PINNED, SKAFFOLD_FORWARD, port_forward, visit_count
+from tests.conftest import HOSTNAME, ROOT, wait_until
 
 pytestmark = pytest.mark.cluster
 
 RELEASE = PINNED["RELEASE_NAME"]
-VISITS = re.compile(r"<b>Visits:</b> (\d+)")
-HOST = re.compile(r"<b>Hostname:</b> ([^<]+)<br/>")
-FORWARDED = re.compile(
-    rf"Port forwarding service/{RELEASE} in namespace (\S+), remote port 80 -> (http://127\.0\.0\.1:\d+)")
 COPY_IGNORES = shutil.ignore_patterns(".git", ".venv", ".tools", "__pycache__", ".pytest_cache", "*.pyc")
 
 
@@ -111,14 +106,6 @@ def test_render_is_the_chart_with_the_built_image(repo, builds, namespace, tmp_p
     assert container["securityContext"]["readOnlyRootFilesystem"] is False
 
 
-def counted_page(url: str, session: requests.Session):
-    try:
-        page = session.get(url + "/", timeout=5)
-    except requests.RequestException:
-        return None
-    return page if page.status_code == 200 and VISITS.search(page.text) else None
-
-
 def test_run_deploys_a_release_that_counts(repo, builds, namespace, apps):
     skaffold(repo, namespace, "run")
     deployment = apps.read_namespaced_deployment(RELEASE, namespace)
@@ -126,8 +113,7 @@ def test_run_deploys_a_release_that_counts(repo, builds, namespace, apps):
     assert deployment.status.ready_replicas == deployment.spec.replicas
     with port_forward(namespace, f"service/{RELEASE}", 80) as url:
         session = requests.Session()
-        first = wait_until(lambda: counted_page(url, session), timeout=20, interval=0.5, message="a counted visit")
-        start = int(VISITS.search(first.text).group(1))
+        start = wait_until(lambda: visit_count(url), timeout=20, interval=0.5, message="a counted visit")
         for _ in range(20):
             assert session.get(url + "/", timeout=10).status_code == 200
         assert session.get(url + "/api/visits", timeout=10).json() == {"visits": start + 20}
@@ -161,7 +147,7 @@ class SkaffoldDev:
         """The newest address skaffold forwards the web Service to."""
         if self.process.poll() is not None:
             raise AssertionError(f"skaffold dev exited {self.process.returncode}:\n{self.output()[-5000:]}")
-        found = [m for m in map(FORWARDED.search, self.lines) if m and m.group(1) == self.namespace]
+        found = [m for m in map(SKAFFOLD_FORWARD.search, self.lines) if m and m.group(1) == self.namespace]
         return found[-1].group(2) if found else None
 
     def stop(self) -> int:
@@ -205,7 +191,7 @@ def test_dev_syncs_an_edit_and_rebuilds_on_a_dependency_change(tmp_path, namespa
         wait_until(lambda: dev.url() and dev.count("Watching for changes"), timeout=900, interval=1,
                    message="skaffold dev to deploy and forward the web Service")
         url = dev.url()
-        wait_until(lambda: counted_page(url, requests.Session()), timeout=30, interval=0.5,
+        wait_until(lambda: visit_count(url), timeout=30, interval=0.5,
                    message="a counted visit through skaffold's port-forward")
         pods_before, builds_before = web_pods(core, namespace), dev.count("Build [friendlyhello] succeeded")
 
@@ -231,7 +217,7 @@ def test_dev_syncs_an_edit_and_rebuilds_on_a_dependency_change(tmp_path, namespa
             if not pods or set(pods.values()) & set(pods_before.values()):
                 return False
             current = dev.url()
-            return served_by_all(current, lambda text: (HOST.search(text) or [None, None])[1] in pods)
+            return served_by_all(current, lambda text: (HOSTNAME.search(text) or [None, None])[1] in pods)
 
         wait_until(new_pods_serve, timeout=600, interval=0.5, message="pods of the rebuilt image to serve")
         rebuilt_seconds = time.monotonic() - started

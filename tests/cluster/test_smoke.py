@@ -1,15 +1,13 @@
 """The chart on kind: installs, passes helm test, serves and counts."""
 
-import re
 
 import pytest
 import requests
 
 from tests.cluster.conftest import client_pod, port_forward, web_image
-from tests.conftest import wait_until
+from tests.conftest import HOSTNAME, VISITS, wait_until
 
 pytestmark = pytest.mark.cluster
-VISITS = re.compile(r"<b>Visits:</b> (\d+)")
 
 
 def test_install_and_helm_test(release, core, apps):
@@ -35,7 +33,7 @@ def test_browse_through_port_forward(release, core):
 
         first = wait_until(counted_page, timeout=15, interval=0.5, message="a counted visit")
         assert first.status_code == 200
-        host = re.search(r"<b>Hostname:</b> ([^<]+)<br/>", first.text).group(1)
+        host = HOSTNAME.search(first.text).group(1)
         assert host in pods, f"{host} is not a pod of the release: {pods}"
         start = int(VISITS.search(first.text).group(1))
         visits = 50

@@ -1,17 +1,15 @@
 """compose.yaml: the stack comes up, counts, and keeps its count across a Redis restart."""
 
 import os
-import re
 import subprocess
 import uuid
 
 import pytest
 import requests
 
-from tests.conftest import ROOT, free_port, missing_prerequisite, wait_until
+from tests.conftest import ROOT, VISITS, free_port, missing_prerequisite, wait_until
 
 pytestmark = pytest.mark.image
-VISITS = re.compile(r"<b>Visits:</b> (\d+)")
 
 
 def versions() -> dict[str, str]:

@@ -10,13 +10,12 @@ import time
 import pytest
 import requests
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, VISITS
 from tests.image.conftest import docker, elapsed, wait_redis
 
 pytestmark = pytest.mark.image
 
 SIZE_BUDGET = 80 * 1000 * 1000
-VISITS = re.compile(r"<b>Visits:</b> (\d+)")
 # A PEM block with real content (ssl.py itself mentions the header).
 PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/]{60}")
 

@@ -1,23 +1,19 @@
 """The service as it runs in production: gunicorn with gunicorn.conf.py, real Redis."""
 
 import json
-import re
 import shutil
 import signal
 import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
 
-from tests.conftest import ROOT, wait_until
+from tests.conftest import ROOT, VISITS, wait_until
 from tests.unit.test_ops import metric
 
-
-VISITS = re.compile(r"<b>Visits:</b> (\d+)")
 
 
 def test_parallel_visits_are_counted_exactly(gunicorn, redis_server):
