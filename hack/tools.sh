@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the pinned tools (hack/versions.env) into .tools/bin, building each
-# from its Go module. A tool already at its pinned version is
-# reused; builds share Go's module and build caches, so a rebuild is quick.
+# Installs the pinned tools (hack/versions.env) into .tools/bin (Helm 3, which
+# only skaffold runs, into .tools/helm3), building each from its Go module. A
+# tool already at its pinned version is reused; builds share Go's module and
+# build caches, so a rebuild is quick.
 # checkov (a Python program) gets a virtualenv of its own under .tools/.
 # usage: hack/tools.sh [TOOL...]     (default: every tool; see `tools` below)
 set -euo pipefail
