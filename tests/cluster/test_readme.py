@@ -93,7 +93,7 @@ class Reader:
         return lines
 
 
-def current_count(reader: Reader) -> int:
+def current_count() -> int:
     with port_forward(NAMESPACE, f"service/{RELEASE}", 80) as url:
         return wait_until(lambda: visit_count(url), timeout=30, interval=0.5, message="a counted visit")
 
@@ -115,7 +115,7 @@ def make_up(reader: Reader, command: str) -> None:
     reader.facts.setdefault("make up seconds", []).append(round(time.monotonic() - started, 1))
     assert "friendlyhello is running" in output
     release_is_up(reader)
-    count = current_count(reader)
+    count = current_count()
     if "count before" in reader.facts:
         assert count > reader.facts.pop("count before"), "the count continued on the retained volume"
     if "orphaned redis volume" in reader.facts:
@@ -151,7 +151,7 @@ def make_dev(reader: Reader, command: str) -> None:
         urls = [m.group(2) for m in map(SKAFFOLD_FORWARD.search, lines) if m]
         return urls and any("Watching for changes" in line for line in lines) and visit_count(urls[-1])
 
-    reader.facts["count before"] = current_count(reader)
+    reader.facts["count before"] = current_count()
     reader.serve(command, forwarded_and_counting, timeout=900)
 
     def release_removed():
@@ -173,7 +173,7 @@ def redis_password() -> str:
 
 def patch_password(reader: Reader, command: str) -> None:
     reader.facts["password before"] = redis_password()
-    reader.facts["count before"] = current_count(reader)
+    reader.facts["count before"] = current_count()
     reader.run(command)
     assert redis_password() != reader.facts["password before"]
 
@@ -182,7 +182,7 @@ def rollout(reader: Reader, command: str) -> None:
     reader.run(command, timeout=300)
     if "rollout status deployment/" in command and "count before" in reader.facts:
         # The last step of the rotation: the page counts on, with the new password.
-        assert current_count(reader) > reader.facts.pop("count before")
+        assert current_count() > reader.facts.pop("count before")
 
 
 def backup(reader: Reader, command: str) -> None:
@@ -249,7 +249,7 @@ def node_images(reader: Reader, command: str) -> None:
 def orphan_statefulset(reader: Reader, command: str) -> None:
     pod = uid(f"pod/{RELEASE}-redis-0")
     reader.facts["orphaned redis volume"] = uid(f"pvc/data-{RELEASE}-redis-0")
-    reader.facts["count before"] = current_count(reader)
+    reader.facts["count before"] = current_count()
     reader.run(command)
     assert uid(f"pod/{RELEASE}-redis-0") == pod, "the Redis pod keeps running"
 

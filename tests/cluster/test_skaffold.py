@@ -168,17 +168,15 @@ def web_pods(core, namespace: str) -> dict[str, str]:
 
 
 def served_by_all(url: str, check, requests_needed: int = 8) -> bool:
-    """CHECK holds for several answers in a row (every pod and worker answers)."""
-    session = requests.Session()
+    """CHECK holds for several answers in a row, each on a new connection, so
+    that every pod and worker answers."""
     for _ in range(requests_needed):
         try:
-            page = session.get(url + "/", timeout=5)
+            page = requests.get(url + "/", timeout=5)
         except requests.RequestException:
             return False
         if page.status_code != 200 or not check(page.text):
             return False
-        session.close()
-        session = requests.Session()
     return True
 
 
