@@ -7,8 +7,7 @@
 # usage: hack/docker-engine.sh
 set -euo pipefail
 
-log() { printf 'docker-engine: %s\n' "$*"; }
-root=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/lib.sh"
 
 if docker info >/dev/null 2>&1; then
   log "engine answers ($(docker version --format '{{.Server.Version}}'))"
@@ -16,13 +15,8 @@ if docker info >/dev/null 2>&1; then
 fi
 [ "$(id -u)" -eq 0 ] || { log "no engine answers; start Docker, or run this as root to install one"; exit 1; }
 
-if ! command -v dockerd >/dev/null; then
-  log "installing Debian's docker.io"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    docker.io jq iptables >/dev/null
-fi
-command -v jq >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq >/dev/null
+command -v dockerd >/dev/null || apt_install docker.io iptables
+apt_install jq
 
 flags=()
 full_set=$(( (1 << ($(cat /proc/sys/kernel/cap_last_cap) + 1)) - 1 ))

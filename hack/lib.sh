@@ -13,6 +13,23 @@ NODE_CACHE=${NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/friendlyhello/kind-node
 log() { printf '%s [%4ss] %s\n' "$(basename "$0" .sh)" "$((SECONDS - started_at))" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+# Installs the Debian PACKAGES that are missing. apt allows one writer at a
+# time and `make prepare` runs scripts side by side, so they queue on a lock.
+apt_install() { # PACKAGE...
+  local package missing=() sudo=""
+  for package in "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+      || missing+=("$package")
+  done
+  [ "${#missing[@]}" -gt 0 ] || return 0
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  log "installing ${missing[*]} (apt-get)"
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  $sudo env DEBCONF_NOWARNINGS=yes flock /var/lock/friendlyhello-apt.lock bash -c 'apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      -o DPkg::Lock::Timeout=600 "$@" >/dev/null' apt_install "${missing[@]}"
+}
+
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
 # Present locally, or pulled now; false where no registry answers.
@@ -20,16 +37,23 @@ image_available() { image_exists "$1" || docker pull --quiet "$1" >/dev/null 2>&
 
 app_version() { sed -n 's/^__version__ = "\(.*\)"$/\1/p' "$root/app/__init__.py"; }
 
-# A client that builds with BuildKit (needed for the build's secret mount):
-# buildx where installed, else a client with BuildKit built in (Debian's docker.io).
-docker_build() {
+# The docker client that builds with BuildKit, which the builds' secret mount
+# needs: docker itself where the buildx plugin is installed, else Debian's
+# docker.io client, which has BuildKit built in (docker-engine.sh installs it).
+buildkit_client() {
   if docker buildx version >/dev/null 2>&1; then
-    docker buildx build --load "$@"
+    command -v docker
   elif [ -x /usr/bin/docker ] && DOCKER_BUILDKIT=1 /usr/bin/docker build --help 2>&1 | grep -q -- '--secret'; then
-    DOCKER_BUILDKIT=1 /usr/bin/docker build "$@"
+    echo /usr/bin/docker
   else
-    DOCKER_BUILDKIT=1 docker build "$@"
+    die "no docker client here builds with BuildKit: install docker's buildx plugin (docker-buildx)"
   fi
+}
+
+docker_build() {
+  local client
+  client=$(buildkit_client) || exit 1
+  DOCKER_BUILDKIT=1 "$client" build "$@"
 }
 
 # Prints PUBLIC where it can be had; else builds the stand-in with BUILD_SCRIPT

@@ -10,10 +10,7 @@ if [ "${1:-}" != "--force" ] && image_exists "$STANDIN_BASE_IMAGE"; then
   log "$STANDIN_BASE_IMAGE present"
   exit 0
 fi
-command -v debootstrap >/dev/null || {
-  log "installing debootstrap"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
-}
+apt_install debootstrap
 tree=$(mktemp -d /var/tmp/friendlyhello-rootfs.XXXXXX)
 trap 'rm -rf "$tree"' EXIT
 mirror=$(debian_mirror)

@@ -1,4 +1,5 @@
-"""helm lint --strict and chart-testing's lint, for every scenario."""
+"""helm lint --strict and chart-testing's lint, for every scenario; shellcheck
+of the scripts that build and run all of it."""
 
 import os
 import subprocess
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.chart.conftest import CHART, SCENARIOS, helm, tool
-from tests.conftest import ROOT
+from tests.conftest import ROOT, require_program
 
 pytestmark = pytest.mark.chart
 
@@ -36,3 +37,19 @@ def test_chart_testing_lint():
     assert "All charts linted successfully" in output
     for scenario in SCENARIOS:
         assert scenario.name in output, f"ct did not lint with {scenario.name}"
+
+
+def shell_scripts() -> list[Path]:
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "hack", ".ci"], cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout.split()
+    return [ROOT / name for name in listed
+            if (ROOT / name).is_file() and (ROOT / name).read_text(errors="replace").startswith("#!/usr/bin/env bash")]
+
+
+def test_shellcheck_passes_on_every_script():
+    scripts = shell_scripts()
+    assert ROOT / ".ci/run" in scripts and ROOT / "hack/lib.sh" not in scripts
+    result = subprocess.run([require_program("shellcheck"), "--external-sources", "--source-path=SCRIPTDIR",
+                             "--severity=warning", *map(str, scripts)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
