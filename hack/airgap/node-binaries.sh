@@ -7,18 +7,21 @@
 # usage: hack/airgap/node-binaries.sh
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+apt_install jq # reads `go mod download -json`
 
 out="$NODE_CACHE/bin"
 src="$NODE_CACHE/src"
 mkdir -p "$out" "$src"
 
-# stage NAME VERSION: true when NAME-VERSION still has to be built.
+# stage NAME VERSION [RECIPE]: true when NAME-VERSION still has to be built
+# (RECIPE: a hash of this repo's sources that go into it, if any).
 stage() {
-  [ -f "$out/$1-$2/.done" ] && { log "$1 $2 present"; return 1; }
+  [ -f "$out/$1-$2/.done" ] && [ "$(cat "$out/$1-$2/.done")" = "${3:-}" ] && { log "$1 $2 present"; return 1; }
   rm -rf "$out/$1-$2"; mkdir -p "$out/$1-$2"
+  stage_started=$SECONDS
   log "$1 $2: building (log: $out/$1-$2.log)"
 }
-finish() { touch "$out/$1-$2/.done"; log "$1 $2 built"; }
+finish() { echo -n "${3:-}" >"$out/$1-$2/.done"; log "$1 $2 built ($((SECONDS - stage_started)) s)"; }
 fail() { tail -n 25 "$out/$1-$2.log" >&2; die "$1 $2 failed to build (log: $out/$1-$2.log)"; }
 module_dir() { go mod download -json "$1" | jq -r .Dir; }
 
@@ -81,10 +84,7 @@ if stage containerd "$CONTAINERD_VERSION"; then
 fi
 
 if stage runc "$RUNC_VERSION"; then
-  if ! dpkg-query -W -f='${Status}' libseccomp-dev 2>/dev/null | grep -q "ok installed"; then
-    log "installing libseccomp-dev (runc links libseccomp statically)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libseccomp-dev >/dev/null
-  fi
+  apt_install libseccomp-dev # runc links libseccomp statically
   build_in_module runc "$RUNC_VERSION" github.com/opencontainers/runc CGO_ENABLED=1 -- \
     -tags "seccomp urfave_cli_no_docs" \
     -ldflags "-s -w -X main.version=${RUNC_VERSION#v} -extldflags -static" .
@@ -104,11 +104,6 @@ if stage crictl "$CRICTL_VERSION"; then
   finish crictl "$CRICTL_VERSION"
 fi
 
-if stage coredns "$COREDNS_VERSION"; then
-  build_in_module coredns "$COREDNS_VERSION" github.com/coredns/coredns CGO_ENABLED=0 -- \
-    -ldflags "-s -w" .
-  finish coredns "$COREDNS_VERSION"
-fi
 
 if stage local-path-provisioner "$LOCAL_PATH_PROVISIONER_VERSION"; then
   build_in_module local-path-provisioner "$LOCAL_PATH_PROVISIONER_VERSION" \
@@ -117,12 +112,26 @@ if stage local-path-provisioner "$LOCAL_PATH_PROVISIONER_VERSION"; then
   finish local-path-provisioner "$LOCAL_PATH_PROVISIONER_VERSION"
 fi
 
-if stage etcd "$ETCD_VERSION"; then
-  wrapper_module "$src/etcd-$ETCD_VERSION" go.etcd.io/etcd/server/v3 "$ETCD_VERSION" "$ETCD_VERSION"
-  cp "$root/hack/airgap/etcd/main.go" "$src/etcd-$ETCD_VERSION/"
-  (cd "$src/etcd-$ETCD_VERSION" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w" \
-      -o "$out/etcd-$ETCD_VERSION/etcd" .) >"$out/etcd-$ETCD_VERSION.log" 2>&1 || fail etcd "$ETCD_VERSION"
-  finish etcd "$ETCD_VERSION"
+# Wrapper modules: a main of this repo's around a module's library.
+wrapper_main() { echo "$root/hack/airgap/$1/main.go"; }
+wrapper_recipe() { sha256sum "$(wrapper_main "$1")" | cut -c1-12; }
+build_wrapper() { # NAME VERSION MODULE STAGING_VERSION
+  local name=$1 version=$2 module=$3 staging=$4
+  wrapper_module "$src/$name-$version" "$module" "$version" "$staging"
+  cp "$(wrapper_main "$name")" "$src/$name-$version/"
+  (cd "$src/$name-$version" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w" \
+      -o "$out/$name-$version/$name" .) >"$out/$name-$version.log" 2>&1 || fail "$name" "$version"
+  finish "$name" "$version" "$(wrapper_recipe "$name")"
+}
+
+# etcd's own main package lives in a module with local replaces.
+if stage etcd "$ETCD_VERSION" "$(wrapper_recipe etcd)"; then
+  build_wrapper etcd "$ETCD_VERSION" go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
+fi
+
+# CoreDNS with the plugins kubeadm's Corefile uses (see coredns/main.go).
+if stage coredns "$COREDNS_VERSION" "$(wrapper_recipe coredns)"; then
+  build_wrapper coredns "$COREDNS_VERSION" github.com/coredns/coredns "$COREDNS_VERSION"
 fi
 
 pause_version=$(cat "$root/hack/airgap/pause/main.go" "$root/hack/airgap/pause/go.mod" | sha256sum | cut -c1-12)

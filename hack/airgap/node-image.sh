@@ -18,7 +18,7 @@ node_versions=(KUBERNETES_VERSION KIND_VERSION CONTAINERD_VERSION RUNC_VERSION C
   CRICTL_VERSION ETCD_VERSION COREDNS_VERSION LOCAL_PATH_PROVISIONER_VERSION NODE_DEBIAN_SUITE)
 recipe=$( (for name in "${node_versions[@]}"; do echo "$name=${!name}"; done
   cat "$here"/node-image.sh "$here"/node-binaries.sh \
-  "$here"/cni-ptp.conflist "$here"/default-cni.yaml "$here"/pause/* "$here"/etcd/*) | sha256sum | cut -c1-12)
+  "$here"/cni-ptp.conflist "$here"/default-cni.yaml "$here"/pause/* "$here"/etcd/* "$here"/coredns/*) | sha256sum | cut -c1-12)
 node_ref="$STANDIN_NODE_REPOSITORY:$KUBERNETES_VERSION-$recipe"
 if [ "${1:-}" != "--force" ] && image_exists "$node_ref"; then
   log "$node_ref present"
@@ -26,34 +26,52 @@ if [ "${1:-}" != "--force" ] && image_exists "$node_ref"; then
   exit 0
 fi
 
-"$here/node-binaries.sh" >&2
-bin="$NODE_CACHE/bin"
-pause_version=$(cat "$here/pause/main.go" "$here/pause/go.mod" | sha256sum | cut -c1-12)
-kind_dir=$(go mod download -json "sigs.k8s.io/kind@$KIND_VERSION" | jq -r .Dir)
-kind_files="$kind_dir/images/base/files"
 work=$(mktemp -d /var/tmp/friendlyhello-node.XXXXXX)
 build_container=""
 cleanup() {
   [ -z "$build_container" ] || docker rm -f "$build_container" >/dev/null 2>&1 || true
+  local job
+  for job in $(jobs -p); do kill "$job" 2>/dev/null || true; done
+  wait 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 # debootstrap SUITE DIR PACKAGES: a minimal Debian tree with PACKAGES.
 debian_tree() {
-  local log_file="$work/debootstrap-$(basename "$2").log"
+  local log_file
+  log_file="$work/debootstrap-$(basename "$2").log"
+  apt_install debootstrap
   debootstrap --variant=minbase --include="$3" "$1" "$2" "$(debian_mirror)" >"$log_file" 2>&1 \
     || { tail -n 20 "$log_file" >&2; die "debootstrap of $2 failed (log kept: $log_file)"; }
   rm -rf "$2"/var/lib/apt/lists/* "$2"/var/cache/apt/*.bin "$2"/usr/share/doc/* "$2"/usr/share/man/*
 }
 
-# --- 1. the node's base ------------------------------------------------------
+# The two Debian trees download in the background while the binaries compile.
 base_ref="$STANDIN_NODE_BASE_REPOSITORY:$recipe"
+userland_ref="$STANDIN_USERLAND_REPOSITORY:$recipe"
 if ! image_exists "$base_ref"; then
-  log "base: debootstrap $NODE_DEBIAN_SUITE with systemd, iptables, nftables, ..."
+  log "base: debootstrap $NODE_DEBIAN_SUITE with systemd, iptables, nftables, ... (in the background)"
+  debian_tree "$NODE_DEBIAN_SUITE" "$work/base" \
+    systemd,systemd-sysv,dbus,conntrack,iptables,nftables,iproute2,ethtool,util-linux,mount,kmod,libseccomp2,pigz,e2fsprogs,bash,ca-certificates,curl,jq,procps,socat &
+  base_tree=$!
+fi
+if ! image_exists "$userland_ref"; then
+  log "images: debootstrap of a userland for kube-proxy (nft, iptables) and the storage helper (sh) (in the background)"
+  debian_tree "$NODE_DEBIAN_SUITE" "$work/userland" iptables,nftables,conntrack &
+  userland_tree=$!
+fi
+
+"$here/node-binaries.sh" >&2
+bin="$NODE_CACHE/bin"
+pause_version=$(cat "$here/pause/main.go" "$here/pause/go.mod" | sha256sum | cut -c1-12)
+kind_dir=$(go mod download -json "sigs.k8s.io/kind@$KIND_VERSION" | jq -r .Dir)
+kind_files="$kind_dir/images/base/files"
+
+# --- 1. the node's base ------------------------------------------------------
+if [ -n "${base_tree:-}" ]; then
+  wait "$base_tree" || die "the base's debootstrap failed"
   tree="$work/base"
-  debian_tree "$NODE_DEBIAN_SUITE" "$tree" \
-    systemd,systemd-sysv,dbus,conntrack,iptables,nftables,iproute2,ethtool,util-linux,mount,kmod,libseccomp2,pigz,e2fsprogs,bash,ca-certificates,curl,jq,procps,socat
   log "base: kind $KIND_VERSION base files, containerd $CONTAINERD_VERSION, runc $RUNC_VERSION, crictl, CNI plugins"
   install -D -m 0755 -t "$tree/usr/local/bin" "$kind_files"/usr/local/bin/*
   mkdir -p "$tree/kind/bin" "$tree/etc/containerd" "$tree/etc/default" "$tree/etc/sysctl.d" \
@@ -94,10 +112,9 @@ if ! image_exists "$base_ref"; then
 fi
 
 # --- 2. the images the node preloads ----------------------------------------
-userland_ref="$STANDIN_USERLAND_REPOSITORY:$recipe"
-if ! image_exists "$userland_ref"; then
-  log "images: debootstrap of a userland for kube-proxy (nft, iptables) and the storage helper (sh)"
-  debian_tree "$NODE_DEBIAN_SUITE" "$work/userland" iptables,nftables,conntrack
+if [ -n "${userland_tree:-}" ]; then
+  wait "$userland_tree" || die "the userland's debootstrap failed"
+  log "images: importing the userland as $userland_ref"
   tar -C "$work/userland" -c . | docker import - "$userland_ref" >/dev/null
   rm -rf "$work/userland"
 fi
