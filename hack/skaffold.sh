@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs skaffold (skaffold.yaml) against the kind cluster with what it needs:
 # the pinned Helm 3 first on PATH (skaffold's Helm deployer does not drive
-# Helm 4), the other pinned tools, and the airgap profile where the public
-# base image cannot be pulled (the local stand-ins are built when missing).
+# Helm 4), the other pinned tools, a docker client that builds with BuildKit,
+# and the airgap profile where the public base image cannot be pulled (the
+# local stand-ins are built when missing).
 # usage: hack/skaffold.sh COMMAND [SKAFFOLD FLAGS...]
 #   e.g. hack/skaffold.sh dev --profile dev      (what `make dev` runs)
 #        hack/skaffold.sh run                     (build, load, helm upgrade --install)
@@ -19,6 +20,9 @@ shift
 
 [ -x "$root/.tools/helm3/helm" ] && [ -x "$root/.tools/bin/skaffold" ] \
   || die "skaffold or Helm 3 is missing: run make tools"
+# skaffold runs `docker build --load` from PATH (BuildKit, skaffold.yaml).
+buildkit_client >/dev/null || exit 1
+docker buildx version >/dev/null 2>&1 || PATH="$root/hack/buildkit:$PATH"
 profiles=()
 case $command in
   build | dev | run | render)

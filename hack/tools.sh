@@ -7,9 +7,13 @@
 # usage: hack/tools.sh [TOOL...]     (default: every tool; see `tools` below)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+apt_install jq # reads `go mod download -json`
 
 bin="$root/.tools/bin"
 mkdir -p "$bin"
+# One run at a time: make targets running side by side may each call this.
+exec 9>"$root/.tools/.lock"
+flock 9
 
 # name | module | package in the module | version | binary (under .tools/)
 # Helm 3 is kept off the default PATH: only skaffold runs it (see versions.env).
@@ -21,7 +25,6 @@ tools=(
   "skaffold|github.com/GoogleContainerTools/skaffold/v2|cmd/skaffold|$SKAFFOLD_VERSION|bin/skaffold"
   "helm3|helm.sh/helm/v3|cmd/helm|$HELM3_VERSION|helm3/helm"
   "actionlint|github.com/rhysd/actionlint|cmd/actionlint|$ACTIONLINT_VERSION|bin/actionlint"
-  "buildx|github.com/docker/buildx|cmd/buildx|$BUILDX_VERSION|bin/docker-buildx"
 )
 
 # Each tool is built inside its own module, fetched into Go's module cache
@@ -80,11 +83,8 @@ if [ "${#wanted[@]}" -eq 0 ] || [[ " ${wanted[*]} " == *" checkov "* ]]; then
   fi
 fi
 
-# docker-compose and docker-buildx also serve as `docker compose` and
-# `docker buildx` (CLI plugins).
-for plugin in docker-compose docker-buildx; do
-  if [ -x "$bin/$plugin" ]; then
-    mkdir -p "${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"
-    ln -sfn "$bin/$plugin" "${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins/$plugin"
-  fi
-done
+# docker-compose also serves as `docker compose` (a CLI plugin).
+if [ -x "$bin/docker-compose" ]; then
+  mkdir -p "${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"
+  ln -sfn "$bin/docker-compose" "${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins/docker-compose"
+fi
