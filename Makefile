@@ -26,7 +26,7 @@ $(VENV)/.installed: requirements.lock requirements-test.lock
 venv: $(VENV)/.installed ## Create .venv with the pinned dependencies
 
 .PHONY: system-deps
-system-deps: ## Install the Debian packages tests need (redis-server, wrk, jq)
+system-deps: ## Install the Debian packages tests need (redis-server, wrk, jq, shellcheck)
 	@hack/system-deps.sh
 
 .PHONY: engine
@@ -34,19 +34,33 @@ engine: ## Make sure a Docker engine answers (installs and starts one where need
 	@hack/docker-engine.sh
 
 .PHONY: tools
-tools: ## Build the pinned tools (helm, kind, ct, compose, skaffold, buildx, actionlint, checkov) into .tools/
+tools: ## Build the pinned tools (helm, kind, ct, compose, skaffold, actionlint, checkov) into .tools/
 	@hack/tools.sh
 
 .PHONY: image
 image: engine ## Build the service image (tag: version + content hash) and print it
 	@hack/image.sh
 
+# The Redis image compose and the chart run (a local stand-in where no
+# registry answers). After `image`: both start from the same local base.
+.PHONY: redis-image
+redis-image: image
+	@hack/redis-image.sh >/dev/null
+
 # `make test` is these suites in this order; .github/workflows/ci.yaml runs
 # each as a job (tests/chart/test_workflow.py checks both lists agree).
 TEST_SUITES := test-unit test-chart test-image test-cluster
 
 .PHONY: test
-test: $(TEST_SUITES) ## Run every test (what CI runs): unit, chart, image, cluster
+test: prepare $(TEST_SUITES) ## Run every test (what CI runs): unit, chart, image, cluster
+
+# On a new machine most of `make test` is Go builds (the tools, the kind node)
+# and downloads. Run side by side, one build compiles while another downloads
+# or links, which keeps both cores busy; a machine that has them all is done
+# in seconds.
+.PHONY: prepare
+prepare: ## Install and build, side by side, everything make test needs
+	@$(MAKE) -j4 venv system-deps engine tools image redis-image node-image
 
 .PHONY: test-unit
 test-unit: venv system-deps ## Run the app's tests against a real redis-server
@@ -67,11 +81,11 @@ compose-down: ## Stop the compose stack and remove its volume
 	docker compose down --volumes
 
 .PHONY: test-chart
-test-chart: venv tools ## Render, validate, lint and policy-check the chart (no cluster)
+test-chart: venv system-deps tools ## Render, validate, lint and policy-check the chart (no cluster)
 	$(PYTEST) -m chart tests
 
 .PHONY: lint
-lint: venv tools ## helm lint --strict, ct lint, checkov, schema validation, actionlint, generated files in sync
+lint: venv system-deps tools ## helm lint --strict, ct lint, shellcheck, checkov, schema validation, actionlint, generated files in sync
 	$(PYTEST) tests/chart/test_lint.py tests/chart/test_checkov.py tests/chart/test_validate.py tests/chart/test_generated.py tests/chart/test_workflow.py
 
 .PHONY: manifests
@@ -81,6 +95,10 @@ manifests: tools ## Regenerate k8s/ from the chart
 .PHONY: chart-readme
 chart-readme: venv ## Regenerate chart/README.md's values table from values.yaml
 	@$(PYTHON) hack/chart_readme.py
+
+.PHONY: node-image
+node-image: engine ## Build the kind node image where kindest/node cannot be pulled (cached)
+	@hack/cluster.sh node-image >/dev/null
 
 .PHONY: cluster
 cluster: venv ## Create or reuse the kind cluster (builds a node image where none can be pulled)
@@ -110,7 +128,7 @@ dev: engine tools cluster ## skaffold dev: edits synced into the pods, port-forw
 
 .PHONY: test-cluster
 test-cluster: venv engine tools cluster ## Smoke and reliability tests of the chart on the kind cluster
-	$(PYTEST) -m cluster tests
+	$(PYTEST) -m cluster --durations=10 tests
 
 .PHONY: bench
 bench: venv system-deps ## Benchmark the service against the seed app and a bare-WSGI floor

@@ -3,7 +3,7 @@
 # The node image is KIND_NODE_IMAGE where it can be pulled; where no registry
 # answers, the one hack/airgap/node-image.sh builds. The kubeconfig context is
 # kind-$CLUSTER_NAME in the default kubeconfig.
-# usage: hack/cluster.sh up|delete
+# usage: hack/cluster.sh up|delete|node-image
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 export PATH="$root/.tools/bin:$PATH"
@@ -69,5 +69,6 @@ case "${1:-}" in
   delete)
     "$root/hack/tools.sh" kind >&2
     if exists; then kind delete cluster --name "$CLUSTER_NAME" >&2; else log "no cluster $CLUSTER_NAME"; fi ;;
-  *) echo "usage: hack/cluster.sh up|delete" >&2; exit 2 ;;
+  node-image) "$root/hack/docker-engine.sh" >&2; node_image ;;
+  *) echo "usage: hack/cluster.sh up|delete|node-image" >&2; exit 2 ;;
 esac

@@ -39,7 +39,7 @@ def test_actionlint_accepts_the_workflows():
 
 
 def test_make_test_is_the_suites_and_ci_runs_it():
-    assert re.search(r"^test: \$\(TEST_SUITES\) ##", MAKEFILE, re.M), "make test runs exactly TEST_SUITES"
+    assert re.search(r"^test: prepare \$\(TEST_SUITES\) ##", MAKEFILE, re.M), "make test prepares, then runs exactly TEST_SUITES"
     ci_commands = [line for line in (ROOT / ".ci/run").read_text().splitlines()
                    if line and not line.startswith(("#", "set ", "cd ", "export "))]
     assert ci_commands == ["make test"]
@@ -66,3 +66,17 @@ def test_suites_select_every_test_exactly_once():
     union = set().union(*selected.values())
     assert union == everything, f"selected by no suite: {sorted(everything - union)[:10]}"
     assert sum(map(len, selected.values())) == len(everything), "a test is selected by two suites"
+
+
+def prerequisites(target: str) -> set[str]:
+    line = re.search(rf"^{target}:([^#\n]*)", MAKEFILE, re.M).group(1)
+    return set(line.split())
+
+
+def test_prepare_builds_what_every_suite_needs():
+    """`make prepare` builds side by side what the suites would otherwise build
+    one after another; the cluster itself is created by test-cluster."""
+    prepared = set(re.search(r"^prepare:.*\n\t@\$\(MAKE\) -j\d+ (.+)$", MAKEFILE, re.M).group(1).split())
+    needed = set().union(*(prerequisites(name) for name in suites())) - {"cluster"}
+    needed |= prerequisites("cluster") | {"node-image"}
+    assert needed <= prepared, f"make prepare does not build {sorted(needed - prepared)}"
