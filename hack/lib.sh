@@ -37,14 +37,14 @@ image_available() { image_exists "$1" || docker pull --quiet "$1" >/dev/null 2>&
 
 app_version() { sed -n 's/^__version__ = "\(.*\)"$/\1/p' "$root/app/__init__.py"; }
 
-# The docker client that builds with BuildKit, which the builds' secret mount
-# needs: docker itself where the buildx plugin is installed, else Debian's
-# docker.io client, which has BuildKit built in (docker-engine.sh installs it).
+# Which docker client builds with BuildKit (the builds' secret mount needs it):
+# "buildx" where docker has that plugin, else "debian" for Debian's docker.io
+# client, which has BuildKit built in (docker-engine.sh installs it).
 buildkit_client() {
   if docker buildx version >/dev/null 2>&1; then
-    command -v docker
+    echo buildx
   elif [ -x /usr/bin/docker ] && DOCKER_BUILDKIT=1 /usr/bin/docker build --help 2>&1 | grep -q -- '--secret'; then
-    echo /usr/bin/docker
+    echo debian
   else
     die "no docker client here builds with BuildKit: install docker's buildx plugin (docker-buildx)"
   fi
@@ -53,7 +53,11 @@ buildkit_client() {
 docker_build() {
   local client
   client=$(buildkit_client) || exit 1
-  DOCKER_BUILDKIT=1 "$client" build "$@"
+  if [ "$client" = buildx ]; then
+    docker buildx build --load "$@"
+  else
+    DOCKER_BUILDKIT=1 /usr/bin/docker build "$@"
+  fi
 }
 
 # Prints PUBLIC where it can be had; else builds the stand-in with BUILD_SCRIPT

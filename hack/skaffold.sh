@@ -21,8 +21,8 @@ shift
 [ -x "$root/.tools/helm3/helm" ] && [ -x "$root/.tools/bin/skaffold" ] \
   || die "skaffold or Helm 3 is missing: run make tools"
 # skaffold runs `docker build --load` from PATH (BuildKit, skaffold.yaml).
-buildkit_client >/dev/null || exit 1
-docker buildx version >/dev/null 2>&1 || PATH="$root/hack/buildkit:$PATH"
+client=$(buildkit_client) || exit 1
+[ "$client" = buildx ] || PATH="$root/hack/buildkit:$PATH"
 profiles=()
 case $command in
   build | dev | run | render)
