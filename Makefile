@@ -56,8 +56,8 @@ test: prepare $(TEST_SUITES) ## Run every test (what CI runs): unit, chart, imag
 
 # On a new machine most of `make test` is Go builds (the tools, the kind node)
 # and downloads. Side by side, the downloads, Debian bootstraps and image
-# builds overlap with the compiling instead of adding to it (a new 2-core
-# machine took 36 minutes). A machine that has it all is through in a second.
+# builds overlap with the compiling instead of adding to it (README.md has
+# the figures). A machine that has it all is through in a second.
 .PHONY: prepare
 prepare: ## Install and build, side by side, everything make test needs
 	@$(MAKE) -j4 venv system-deps engine tools image redis-image node-image

@@ -13,19 +13,21 @@ NODE_CACHE=${NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/friendlyhello/kind-node
 log() { printf '%s [%4ss] %s\n' "$(basename "$0" .sh)" "$((SECONDS - started_at))" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+# Runs a command as root: directly when root already, else through sudo.
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
 # Installs the Debian PACKAGES that are missing. apt allows one writer at a
 # time and `make prepare` runs scripts side by side, so they queue on a lock.
 apt_install() { # PACKAGE...
-  local package missing=() sudo=""
+  local package missing=()
   for package in "$@"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
       || missing+=("$package")
   done
   [ "${#missing[@]}" -gt 0 ] || return 0
-  [ "$(id -u)" -eq 0 ] || sudo=sudo
   log "installing ${missing[*]} (apt-get)"
   # shellcheck disable=SC2016 # expanded by the inner bash
-  $sudo env DEBCONF_NOWARNINGS=yes flock /var/lock/friendlyhello-apt.lock bash -c 'apt-get update -qq &&
+  as_root env DEBCONF_NOWARNINGS=yes flock /var/lock/friendlyhello-apt.lock bash -c 'apt-get update -qq &&
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       -o DPkg::Lock::Timeout=600 "$@" >/dev/null' apt_install "${missing[@]}"
 }

@@ -8,8 +8,6 @@ source "$(dirname "$0")/lib.sh"
 apt_install redis-server redis-tools wrk jq shellcheck
 # Tests start their own redis-server on a free port; the packaged service is not needed.
 if command -v systemctl >/dev/null && systemctl is-active --quiet redis-server 2>/dev/null; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo systemctl disable --now redis-server >/dev/null 2>&1 || true
+  as_root systemctl disable --now redis-server >/dev/null 2>&1 || true
 fi
 log "redis-server, wrk, jq and shellcheck installed"
