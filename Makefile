@@ -34,8 +34,17 @@ engine: ## Make sure a Docker engine answers (installs and starts one where need
 	@hack/docker-engine.sh
 
 .PHONY: tools
-tools: ## Build the pinned tools (helm, kind, ct, compose, skaffold, actionlint, checkov) into .tools/
+tools: ## Build or link every pinned tool into .tools/ (each target below needs only its own)
 	@hack/tools.sh
+
+# One target per tool: a target names just the tools it runs, so `make up`
+# builds helm and kind and nothing else. A tool already on PATH at exactly the
+# pinned version is linked instead of built (hack/tools.sh).
+TOOL_NAMES := helm kind ct docker-compose skaffold helm3 actionlint checkov registry
+TOOL_TARGETS := $(addprefix tool-,$(TOOL_NAMES))
+.PHONY: $(TOOL_TARGETS)
+$(TOOL_TARGETS): tool-%:
+	@hack/tools.sh $*
 
 .PHONY: image
 image: engine ## Build the service image (tag: version + content hash) and print it
@@ -67,11 +76,11 @@ test-unit: venv system-deps ## Run the app's tests against a real redis-server
 	$(PYTEST) tests/unit
 
 .PHONY: test-image
-test-image: venv engine tools ## Build the image and test it and compose.yaml on Docker
+test-image: venv engine tool-docker-compose ## Build the image and test it and compose.yaml on Docker
 	$(PYTEST) -m image tests
 
 .PHONY: compose-up
-compose-up: engine tools ## Run the stack of compose.yaml (web x2 + Redis) on this Docker host
+compose-up: engine tool-docker-compose ## Run the stack of compose.yaml (web x2 + Redis) on this Docker host
 	WEB_IMAGE=$$(hack/image.sh) REDIS_IMAGE=$$(hack/redis-image.sh) \
 	  docker compose up --detach --no-build --wait
 	@echo "browse http://localhost:8080"
@@ -81,15 +90,15 @@ compose-down: ## Stop the compose stack and remove its volume
 	docker compose down --volumes
 
 .PHONY: test-chart
-test-chart: venv system-deps tools ## Render, validate, lint and policy-check the chart (no cluster)
+test-chart: venv system-deps tool-helm tool-helm3 tool-ct tool-actionlint tool-checkov tool-skaffold ## Render, validate, lint and policy-check the chart (no cluster)
 	$(PYTEST) -m chart tests
 
 .PHONY: lint
-lint: venv system-deps tools ## helm lint --strict, ct lint, shellcheck, checkov, schema validation, actionlint, generated files in sync
+lint: venv system-deps tool-helm tool-helm3 tool-ct tool-actionlint tool-checkov ## helm lint --strict, ct lint, shellcheck, checkov, schema validation, actionlint, generated files in sync
 	$(PYTEST) tests/chart/test_lint.py tests/chart/test_checkov.py tests/chart/test_validate.py tests/chart/test_generated.py tests/chart/test_workflow.py
 
 .PHONY: manifests
-manifests: tools ## Regenerate k8s/ from the chart
+manifests: tool-helm ## Regenerate k8s/ from the chart
 	@hack/manifests.sh
 
 .PHONY: chart-readme
@@ -101,7 +110,7 @@ node-image: engine ## Build the kind node image where kindest/node cannot be pul
 	@hack/cluster.sh node-image >/dev/null
 
 .PHONY: cluster
-cluster: venv ## Create or reuse the kind cluster (builds a node image where none can be pulled)
+cluster: venv tool-kind ## Create or reuse the kind cluster (builds a node image where none can be pulled)
 	@hack/cluster.sh up
 
 .PHONY: cluster-delete
@@ -109,7 +118,7 @@ cluster-delete: ## Delete the kind cluster
 	@hack/cluster.sh delete
 
 .PHONY: up
-up: venv engine tools ## Cluster, image, chart: deploy to kind and print how to browse
+up: venv engine tool-helm tool-kind ## Cluster, image, chart: deploy to kind and print how to browse
 	@hack/up.sh
 
 .PHONY: browse
@@ -123,11 +132,11 @@ down: ## Remove the release and the kind cluster
 	@hack/cluster.sh delete
 
 .PHONY: dev
-dev: engine tools cluster ## skaffold dev: edits synced into the pods, port-forward to :8080 (BROWSE_PORT)
+dev: engine tool-helm3 tool-skaffold cluster ## skaffold dev: edits synced into the pods, port-forward to :8080 (BROWSE_PORT)
 	@hack/skaffold.sh dev --profile dev
 
 .PHONY: test-cluster
-test-cluster: venv engine tools cluster ## Smoke and reliability tests of the chart on the kind cluster
+test-cluster: venv engine tool-helm tool-helm3 tool-ct tool-skaffold tool-docker-compose tool-registry cluster ## Smoke and reliability tests of the chart on the kind cluster
 	$(PYTEST) -m cluster --durations=10 tests
 
 .PHONY: bench

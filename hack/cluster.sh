@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates or reuses the project's kind cluster ($CLUSTER_NAME), or deletes it.
-# The node image is KIND_NODE_IMAGE where it can be pulled; where no registry
-# answers, the one hack/airgap/node-image.sh builds. The kubeconfig context is
+# The node image is KIND_NODE_IMAGE where it is here or can be pulled; only
+# where no registry can be reached (or AIRGAP=1), the one
+# hack/airgap/node-image.sh builds. Any other pull failure stops it. The kubeconfig context is
 # kind-$CLUSTER_NAME in the default kubeconfig.
 # usage: hack/cluster.sh up|delete|node-image
 set -euo pipefail
@@ -20,12 +21,7 @@ wait_ready() {
 }
 
 node_image() {
-  local image=$KIND_NODE_IMAGE
-  if ! image_available "$image"; then
-    log "$image cannot be pulled: using a node image built here (hack/airgap/node-image.sh)"
-    image=$("$root/hack/airgap/node-image.sh")
-  fi
-  echo "$image"
+  image_or_standin "$KIND_NODE_IMAGE" "$root/hack/airgap/node-image.sh" "about 25 min on 2 cores"
 }
 
 up() {
@@ -57,12 +53,8 @@ up() {
   wait_ready || die "cluster $CLUSTER_NAME did not become ready"
 }
 
-# kubectl of the cluster's own version where this project built one.
-link_kubectl() {
-  local built="$NODE_CACHE/bin/kubernetes-$KUBERNETES_VERSION/kubectl"
-  if [ -x "$built" ]; then ln -sfn "$built" "$root/.tools/bin/kubectl"; fi
-  command -v kubectl >/dev/null || die "kubectl is not installed"
-}
+# kubectl near the cluster's version (hack/tools.sh decides which).
+link_kubectl() { "$root/hack/tools.sh" kubectl >&2; }
 
 case "${1:-}" in
   up) up ;;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the service image and prints its reference (repository:tag) on stdout.
-# The tag is the app version plus a hash of everything the build reads, so a
-# change to the app gives a new tag and an unchanged tree reuses the image.
+# The tag is the app version plus a hash of everything the build reads (the
+# base image's name included), so a change to the app gives a new tag and an unchanged tree reuses the image.
 # BASE_IMAGE is used where it can be had; where no registry answers, the
 # local stand-in (hack/airgap/base-image.sh) is built and used instead.
 # Extra CA certificates for pip inside the build: BUILD_CA_BUNDLE (a file;
@@ -13,7 +13,7 @@ cd "$root"
 
 inputs=(Dockerfile .dockerignore requirements.lock gunicorn.conf.py hack/image-rootfs.sh)
 mapfile -t app_files < <(git ls-files -co --exclude-standard app | grep -v __pycache__ | sort)
-content=$(cat "${inputs[@]}" "${app_files[@]}" | sha256sum | cut -c1-12)
+content=$( (echo "BASE_IMAGE=$BASE_IMAGE"; cat "${inputs[@]}" "${app_files[@]}") | sha256sum | cut -c1-12)
 ref="$IMAGE_REPOSITORY:$(app_version)-$content"
 
 if image_exists "$ref"; then
@@ -21,7 +21,7 @@ if image_exists "$ref"; then
   echo "$ref"
   exit 0
 fi
-base=$(image_or_standin "$BASE_IMAGE" "$STANDIN_BASE_IMAGE" "$root/hack/airgap/base-image.sh")
+base=$(image_or_standin "$BASE_IMAGE" "$root/hack/airgap/base-image.sh" "about 1 min")
 args=(--build-arg "BASE_IMAGE=$base" --build-arg "VERSION=$(app_version)"
       --build-arg "REVISION=$(git rev-parse HEAD 2>/dev/null || true)" --tag "$ref")
 ca=${BUILD_CA_BUNDLE:-${SSL_CERT_FILE:-}}

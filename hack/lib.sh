@@ -2,8 +2,17 @@
 # shared names, and a log line with the seconds since the script started.
 # shellcheck shell=bash
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# These names may be pointed elsewhere from the environment (make passes its
+# command-line variables on), e.g. `make cluster KIND_NODE_IMAGE=host/kindest/node:tag`;
+# every other value comes from versions.env alone.
+declare -A overridden=()
+for name in KIND_NODE_IMAGE BASE_IMAGE REDIS_IMAGE CLUSTER_NAME; do
+  [ -z "${!name:-}" ] || overridden[$name]=${!name}
+done
 # shellcheck source=versions.env
 source "$root/hack/versions.env"
+for name in "${!overridden[@]}"; do printf -v "$name" '%s' "${overridden[$name]}"; done
+unset overridden
 # shellcheck source=airgap/standins.env
 source "$root/hack/airgap/standins.env"
 started_at=$SECONDS
@@ -34,8 +43,53 @@ apt_install() { # PACKAGE...
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
-# Present locally, or pulled now; false where no registry answers.
-image_available() { image_exists "$1" || docker pull --quiet "$1" >/dev/null 2>&1; }
+# Docker's words for "no registry can be reached from here": name resolution,
+# connection, TLS. Any other pull failure is the image's or the account's fault.
+registry_unreachable() { # DOCKER_MESSAGE
+  grep -qiE 'no such host|server misbehaving|connection refused|connection reset|no route to host|network is unreachable|i/o timeout|Client\.Timeout|TLS handshake|tls: |x509: ' <<<"$1"
+}
+
+# True when IMAGE is here or was pulled now. False (with $fallback_reason set)
+# only when no registry can be reached, or AIRGAP=1: the caller may then build
+# a local stand-in. Any other pull failure (a missing tag, "unauthorized", "too
+# many requests") stops the script with docker's message. AIRGAP=0 forbids the
+# fallback: an unreachable registry stops the script too.
+fallback_reason=""
+pull_image() { # IMAGE
+  local image=$1 message
+  case "${AIRGAP:-}" in
+    1) fallback_reason="AIRGAP=1"; return 1 ;;
+    0 | "") ;;
+    *) die "AIRGAP must be 1 (build stand-ins), 0 (never) or unset (decide), not '$AIRGAP'" ;;
+  esac
+  if image_exists "$image"; then
+    log "using $image (present here)"
+    return 0
+  fi
+  if message=$(docker pull --quiet "$image" 2>&1); then
+    log "pulled $image"
+    return 0
+  fi
+  message=$(grep -v '^$' <<<"$message" | tail -n 1)
+  if ! registry_unreachable "$message"; then
+    die "cannot pull $image: $message"
+  fi
+  [ "${AIRGAP:-}" != 0 ] || die "cannot pull $image and AIRGAP=0 forbids a local stand-in: $message"
+  fallback_reason="no registry reachable ($message)"
+  return 1
+}
+
+# Prints PUBLIC when it is here or can be pulled; else, where no registry
+# answers, runs BUILD_SCRIPT (which prints the stand-in's reference) and
+# prints that. Says in one line which it did and what the build costs.
+image_or_standin() { # PUBLIC BUILD_SCRIPT FIRST_BUILD_TIME
+  if pull_image "$1"; then
+    echo "$1"
+    return
+  fi
+  log "$1: $fallback_reason: using a local stand-in from ${2#"$root/"} (first build $3, cached after)"
+  "$2" | tail -n 1
+}
 
 app_version() { sed -n 's/^__version__ = "\(.*\)"$/\1/p' "$root/app/__init__.py"; }
 
@@ -59,18 +113,6 @@ docker_build() {
     docker buildx build --load "$@"
   else
     DOCKER_BUILDKIT=1 /usr/bin/docker build "$@"
-  fi
-}
-
-# Prints PUBLIC where it can be had; else builds the stand-in with BUILD_SCRIPT
-# and prints STANDIN.
-image_or_standin() { # PUBLIC STANDIN BUILD_SCRIPT
-  if image_available "$1"; then
-    echo "$1"
-  else
-    log "$1 cannot be pulled: using the local stand-in $2"
-    "$3" >&2
-    echo "$2"
   fi
 }
 

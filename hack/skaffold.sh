@@ -26,7 +26,7 @@ client=$(buildkit_client) || exit 1
 profiles=()
 case $command in
   build | dev | run | render)
-    if [ "$(image_or_standin "$BASE_IMAGE" "$STANDIN_BASE_IMAGE" "$root/hack/airgap/base-image.sh")" != "$BASE_IMAGE" ]; then
+    if [ "$(image_or_standin "$BASE_IMAGE" "$root/hack/airgap/base-image.sh" "about 1 min")" != "$BASE_IMAGE" ]; then
       "$root/hack/redis-image.sh" >/dev/null
       profiles=(--profile airgap)
       log "no registry: adding the airgap profile (local base and Redis images)"

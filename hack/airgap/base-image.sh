@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds the stand-in for BASE_IMAGE where no registry answers: a minimal
 # Debian (debootstrap --variant=minbase) imported as $STANDIN_BASE_IMAGE.
-# Reused when present; --force rebuilds it.
+# Prints its reference. Reused when present; --force rebuilds it.
 # usage: hack/airgap/base-image.sh [--force]
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 if [ "${1:-}" != "--force" ] && image_exists "$STANDIN_BASE_IMAGE"; then
   log "$STANDIN_BASE_IMAGE present"
+  echo "$STANDIN_BASE_IMAGE"
   exit 0
 fi
 apt_install debootstrap
@@ -23,3 +24,4 @@ rm -rf "$tree"/var/lib/apt/lists/* "$tree"/var/cache/apt/*.bin "$tree"/usr/share
 log "importing as $STANDIN_BASE_IMAGE"
 tar -C "$tree" -c . | docker import --change 'CMD ["bash"]' - "$STANDIN_BASE_IMAGE" >/dev/null
 log "done: $(docker image inspect -f '{{.Size}}' "$STANDIN_BASE_IMAGE" | numfmt --to=si)B"
+echo "$STANDIN_BASE_IMAGE"

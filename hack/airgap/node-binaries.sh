@@ -4,7 +4,7 @@
 # runc (with seccomp), CNI plugins, crictl, etcd, CoreDNS, the local-path
 # provisioner and this repo's pause. Each lands in $NODE_CACHE/bin/<name>-<version>/
 # and is reused when present; Go's build cache makes rebuilds quick.
-# usage: hack/airgap/node-binaries.sh
+# usage: hack/airgap/node-binaries.sh [kubectl]   (kubectl: only kubectl, into $NODE_CACHE/bin/kubectl-<version>/)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 apt_install jq # reads `go mod download -json`
@@ -46,22 +46,33 @@ wrapper_module() { # DIR MODULE VERSION STAGING_VERSION
   } >"$dir/go.mod"
 }
 
-k8s=$KUBERNETES_VERSION
-if stage kubernetes "$k8s"; then
+# Kubernetes' commands, built through a wrapper module with the version
+# ldflags of its release, into the stage NAME.
+build_kubernetes() { # NAME COMMAND...
+  local name=$1 k8s=$KUBERNETES_VERSION minor commit flags="" package
+  shift
   minor=${k8s#v1.}; minor=${minor%%.*}
   wrapper_module "$src/kubernetes-$k8s" k8s.io/kubernetes "$k8s" "v0.${k8s#v1.}"
   commit=$(go mod download -json "k8s.io/kubernetes@$k8s" | jq -r '.Origin.Hash // empty')
-  flags=""
   for package in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     flags+=" -X $package.gitVersion=$k8s -X $package.gitMajor=1 -X $package.gitMinor=$minor"
     flags+=" -X $package.gitCommit=${commit:-unknown} -X $package.gitTreeState=clean"
     flags+=" -X $package.buildDate=1970-01-01T00:00:00Z"
   done
   (cd "$src/kubernetes-$k8s" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath \
-      -ldflags "-s -w$flags" -o "$out/kubernetes-$k8s/" \
-      k8s.io/kubernetes/cmd/{kubeadm,kubelet,kubectl,kube-apiserver,kube-controller-manager,kube-scheduler,kube-proxy}
-  ) >"$out/kubernetes-$k8s.log" 2>&1 || fail kubernetes "$k8s"
-  finish kubernetes "$k8s"
+      -ldflags "-s -w$flags" -o "$out/$name-$k8s/" "${@/#/k8s.io/kubernetes/cmd/}"
+  ) >"$out/$name-$k8s.log" 2>&1 || fail "$name" "$k8s"
+  finish "$name" "$k8s"
+}
+
+# `node-binaries.sh kubectl`: kubectl alone, for a machine that has no kubectl
+# near the cluster's version and pulls its node image (hack/tools.sh).
+if [ "${1:-}" = kubectl ]; then
+  if stage kubectl "$KUBERNETES_VERSION"; then build_kubernetes kubectl kubectl; fi
+  exit 0
+fi
+if stage kubernetes "$KUBERNETES_VERSION"; then
+  build_kubernetes kubernetes kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy
 fi
 
 build_in_module() { # NAME VERSION MODULE ENV... -- GO BUILD ARGS...

@@ -26,6 +26,14 @@ if [ "${1:-}" != "--force" ] && image_exists "$node_ref"; then
   exit 0
 fi
 
+# What the build needs and cannot install by itself, checked before it starts
+# a compile of 25 minutes rather than after.
+[ "$(uname -s)" = Linux ] || die "building a kind node needs Linux, not $(uname -s): pull $KIND_NODE_IMAGE instead"
+[ "$(id -u)" -eq 0 ] || die "building a kind node needs root (debootstrap, a privileged container)"
+command -v go >/dev/null || die "building a kind node needs Go on PATH"
+debian_mirror >/dev/null \
+  || die "building a kind node needs a Debian mirror in this host's apt sources (debootstrap of Debian $NODE_DEBIAN_SUITE)"
+
 work=$(mktemp -d /var/tmp/friendlyhello-node.XXXXXX)
 build_container=""
 cleanup() {

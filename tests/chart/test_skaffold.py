@@ -26,7 +26,6 @@ def test_skaffold_matches_the_pinned_names():
     assert release["namespace"] == namespace
     assert config["portForward"][0]["namespace"] == namespace
     assert release["chartPath"] == "chart"
-    assert config["manifests"]["helm"]["flags"]["template"] == [f"--kube-version={pinned['KUBERNETES_VERSION']}"]
     assert config["deploy"]["kubeContext"] == f"kind-{pinned['CLUSTER_NAME']}"
     assert config["portForward"][0]["resourceName"] == pinned["RELEASE_NAME"]
     assert config["portForward"][0]["localPort"] == int(pinned["BROWSE_PORT"])

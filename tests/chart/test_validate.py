@@ -5,11 +5,12 @@ import pytest
 import yaml
 
 from tests.chart.conftest import CHART, SCENARIOS, render
+from tests.chart.test_versions import PINNED
 
 pytestmark = pytest.mark.chart
 
-# The chart's kubeVersion floor, and the newest minor the schemas cover.
-KUBERNETES_VERSIONS = ["1.30.0", "1.37.0"]
+# The chart's kubeVersion floor, and the version the kind node runs.
+KUBERNETES_VERSIONS = ["1.30.0", PINNED["KUBERNETES_VERSION"].lstrip("v")]
 
 
 def test_oldest_version_is_the_charts_floor():
