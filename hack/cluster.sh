@@ -31,15 +31,21 @@ up() {
   image=$(node_image)
   link_kubectl
   if exists; then
-    # A cluster survives only while its node runs (a restarted Docker engine
-    # leaves it stopped) and only on the node image wanted now.
-    if [ "$(docker inspect -f '{{.State.Running}} {{.Config.Image}}' "$node" 2>/dev/null)" = "true $image" ]; then
+    # A cluster survives only while its nodes run (a restarted Docker engine
+    # leaves them stopped), on the node image wanted now, with the nodes that
+    # k8s/kind-cluster.yaml lists.
+    local wanted_nodes running_nodes
+    wanted_nodes=$(grep -cE '^[[:space:]]*- role:' "$root/k8s/kind-cluster.yaml")
+    running_nodes=$(kind get nodes --name "$CLUSTER_NAME" | xargs -r docker inspect -f '{{.State.Running}} {{.Config.Image}}' 2>/dev/null \
+      | grep -cxF "true $image" || true)
+    if [ "$(docker inspect -f '{{.State.Running}} {{.Config.Image}}' "$node" 2>/dev/null)" = "true $image" ] \
+      && [ "$running_nodes" = "$wanted_nodes" ]; then
       log "cluster $CLUSTER_NAME exists: reusing it"
       kind export kubeconfig --name "$CLUSTER_NAME" >/dev/null 2>&1
       if wait_ready; then return; fi
       log "cluster $CLUSTER_NAME does not become ready: recreating it"
     else
-      log "cluster $CLUSTER_NAME is stopped or on another node image: recreating it"
+      log "cluster $CLUSTER_NAME is stopped, on another node image or has other nodes: recreating it"
     fi
     kind delete cluster --name "$CLUSTER_NAME" >&2
   fi

@@ -35,7 +35,6 @@ def main() -> int:
     host_dir = Path(sys.argv[1]).resolve()
     host_dir.mkdir(parents=True, exist_ok=True)
     config = yaml.safe_load((ROOT / "k8s/kind-cluster.yaml").read_text())
-    node = config["nodes"][0]
     mounts, kubeadm_patches, containerd_patches, unit_lines = [], [], [], []
 
     if not Path("/sys/fs/cgroup/cgroup.controllers").exists():
@@ -64,7 +63,9 @@ def main() -> int:
         mounts.append({"hostPath": str(dropin), "readOnly": True,
                        "containerPath": "/etc/systemd/system/containerd.service.d/10-host.conf"})
     if mounts:
-        node["extraMounts"] = node.get("extraMounts", []) + mounts
+        # Every node runs containers, so every node needs them.
+        for node in config["nodes"]:
+            node["extraMounts"] = node.get("extraMounts", []) + [dict(mount) for mount in mounts]
     if kubeadm_patches:
         config["kubeadmConfigPatches"] = config.get("kubeadmConfigPatches", []) + kubeadm_patches
     if containerd_patches:

@@ -116,13 +116,16 @@ docker_build() {
   fi
 }
 
-# Loads a local image into the kind cluster unless its node already has it.
+# Loads a local image into the kind cluster's nodes that lack it.
 load_into_cluster() { # IMAGE
-  local node="$CLUSTER_NAME-control-plane"
-  if docker exec "$node" crictl inspecti "$1" >/dev/null 2>&1; then
+  local node missing=()
+  for node in $(kind get nodes --name "$CLUSTER_NAME"); do
+    docker exec "$node" crictl inspecti "$1" >/dev/null 2>&1 || missing+=("$node")
+  done
+  if [ "${#missing[@]}" -eq 0 ]; then
     log "$1 already in cluster $CLUSTER_NAME"
   else
-    log "kind load docker-image $1"
-    kind load docker-image "$1" --name "$CLUSTER_NAME" >/dev/null
+    log "kind load docker-image $1 (nodes: ${missing[*]})"
+    kind load docker-image "$1" --name "$CLUSTER_NAME" --nodes "$(IFS=,; echo "${missing[*]}")" >/dev/null
   fi
 }

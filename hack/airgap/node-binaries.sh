@@ -2,7 +2,7 @@
 # Builds, from Go modules, every binary the local kind node image needs:
 # Kubernetes (kubeadm, kubelet, kubectl, control plane, kube-proxy), containerd,
 # runc (with seccomp), CNI plugins, crictl, etcd, CoreDNS, the local-path
-# provisioner and this repo's pause. Each lands in $NODE_CACHE/bin/<name>-<version>/
+# provisioner, kube-router (the pod network) and this repo's pause. Each lands in $NODE_CACHE/bin/<name>-<version>/
 # and is reused when present; Go's build cache makes rebuilds quick.
 # usage: hack/airgap/node-binaries.sh [kubectl]   (kubectl: only kubectl, into $NODE_CACHE/bin/kubectl-<version>/)
 set -euo pipefail
@@ -115,6 +115,12 @@ if stage crictl "$CRICTL_VERSION"; then
   finish crictl "$CRICTL_VERSION"
 fi
 
+if stage kube-router "$KUBE_ROUTER_VERSION"; then
+  build_in_module kube-router "$KUBE_ROUTER_VERSION" github.com/cloudnativelabs/kube-router/v2 CGO_ENABLED=0 -- \
+    -ldflags "-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER_VERSION" \
+    ./cmd/kube-router
+  finish kube-router "$KUBE_ROUTER_VERSION"
+fi
 
 if stage local-path-provisioner "$LOCAL_PATH_PROVISIONER_VERSION"; then
   build_in_module local-path-provisioner "$LOCAL_PATH_PROVISIONER_VERSION" \

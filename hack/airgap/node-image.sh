@@ -15,10 +15,10 @@ source "$(dirname "$0")/lib.sh"
 
 here="$root/hack/airgap"
 node_versions=(KUBERNETES_VERSION KIND_VERSION CONTAINERD_VERSION RUNC_VERSION CNI_PLUGINS_VERSION
-  CRICTL_VERSION ETCD_VERSION COREDNS_VERSION LOCAL_PATH_PROVISIONER_VERSION NODE_DEBIAN_SUITE)
+  CRICTL_VERSION ETCD_VERSION COREDNS_VERSION LOCAL_PATH_PROVISIONER_VERSION KUBE_ROUTER_VERSION NODE_DEBIAN_SUITE)
 recipe=$( (for name in "${node_versions[@]}"; do echo "$name=${!name}"; done
   cat "$here"/node-image.sh "$here"/node-binaries.sh \
-  "$here"/cni-ptp.conflist "$here"/default-cni.yaml "$here"/pause/* "$here"/etcd/* "$here"/coredns/*) | sha256sum | cut -c1-12)
+  "$here"/default-cni.yaml "$here"/pause/* "$here"/etcd/* "$here"/coredns/*) | sha256sum | cut -c1-12)
 node_ref="$STANDIN_NODE_REPOSITORY:$KUBERNETES_VERSION-$recipe"
 if [ "${1:-}" != "--force" ] && image_exists "$node_ref"; then
   log "$node_ref present"
@@ -65,8 +65,8 @@ if ! image_exists "$base_ref"; then
   base_tree=$!
 fi
 if ! image_exists "$userland_ref"; then
-  log "images: debootstrap of a userland for kube-proxy (nft, iptables) and the storage helper (sh) (in the background)"
-  debian_tree "$NODE_DEBIAN_SUITE" "$work/userland" iptables,nftables,conntrack &
+  log "images: debootstrap of a userland for kube-proxy, kube-router (iptables, ipset) and the storage helper (in the background)"
+  debian_tree "$NODE_DEBIAN_SUITE" "$work/userland" iptables,nftables,conntrack,ipset,iproute2,kmod &
   userland_tree=$!
 fi
 
@@ -105,7 +105,6 @@ if [ -n "${base_tree:-}" ]; then
     "$bin/crictl-$CRICTL_VERSION/crictl"
   install -D -m 0755 "$bin/runc-$RUNC_VERSION/runc" "$tree/usr/local/sbin/runc"
   install -m 0755 -t "$tree/opt/cni/bin" "$bin/cni-plugins-$CNI_PLUGINS_VERSION"/*
-  install -m 0644 "$here/cni-ptp.conflist" "$tree/etc/cni/net.d/10-friendlyhello-ptp.conflist"
   # The runtime spec containerd starts from, as kind generates it.
   "$bin/containerd-$CONTAINERD_VERSION/ctr" oci spec \
     | jq '.hooks.createContainer[.hooks.createContainer | length] |= . + {"path": "/kind/bin/mount-product-files.sh"}' \
@@ -153,7 +152,12 @@ mapfile -t kubeadm_images < <("$k8s_bin/kubeadm" config images list --kubernetes
 sandbox_image=$(sed -nE 's/^\s*sandbox_image = "(.*)"/\1/p' "$kind_files/etc/containerd/config.toml")
 storage_go="$kind_dir/pkg/build/nodeimage/const_storage.go"
 mapfile -t storage_images < <(sed -nE 's/^const storage(Provisioner|Helper)Image = "(.*)"/\2/p' "$storage_go")
-required=("${kubeadm_images[@]}" "$sandbox_image" "${storage_images[@]}")
+# The pod network (default-cni.yaml): kube-router, which routes between nodes
+# and enforces NetworkPolicy with iptables and ipset.
+network_image=$(sed -nE 's/^\s*image: (.*kube-router.*)$/\1/p' "$here/default-cni.yaml" | sort -u)
+[ "$network_image" = "$STANDIN_KUBE_ROUTER_REPOSITORY:$KUBE_ROUTER_VERSION" ] \
+  || die "default-cni.yaml runs '$network_image', not $STANDIN_KUBE_ROUTER_REPOSITORY:$KUBE_ROUTER_VERSION"
+required=("${kubeadm_images[@]}" "$sandbox_image" "${storage_images[@]}" "$network_image")
 log "images: ${#required[@]} to assemble: ${required[*]}"
 for image in "${required[@]}"; do
   repository=${image%:*}
@@ -167,6 +171,7 @@ for image in "${required[@]}"; do
     local-path-provisioner)
       binary_image "$image" "" "$bin/local-path-provisioner-$LOCAL_PATH_PROVISIONER_VERSION/local-path-provisioner" ;;
     local-path-helper) userland_image "$image" ;;
+    kube-router) userland_image "$image" "$bin/kube-router-$KUBE_ROUTER_VERSION/kube-router" ;;
     *) die "no recipe for image $image" ;;
   esac
 done

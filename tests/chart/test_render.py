@@ -234,3 +234,30 @@ def test_helm_test_pod_checks_the_counter_path():
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
     script = pod["spec"]["containers"][0]["command"][-1]
     assert "/readyz" in script and "Visits" in script and "counts[1] <= counts[0]" in script
+
+
+def test_egress_web_reaches_only_dns_and_redis_and_redis_nothing():
+    objects = render()
+    web_labels = find(objects, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    redis_labels = find(objects, "StatefulSet")["spec"]["template"]["metadata"]["labels"]
+    web = find(objects, "NetworkPolicy", "rel-friendlyhello")["spec"]
+    assert web["policyTypes"] == ["Ingress", "Egress"]
+    dns, redis = web["egress"]
+    assert dns["to"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "kube-system"}
+    assert dns["to"][0]["podSelector"]["matchLabels"] == {"k8s-app": "kube-dns"}
+    assert sorted(p["protocol"] for p in dns["ports"]) == ["TCP", "UDP"] and {p["port"] for p in dns["ports"]} == {53}
+    assert redis["to"][0]["podSelector"]["matchLabels"].items() <= redis_labels.items()
+    assert not redis["to"][0]["podSelector"]["matchLabels"].items() <= web_labels.items()
+    assert redis["ports"] == [{"port": 6379, "protocol": "TCP"}]
+    redis_policy = find(objects, "NetworkPolicy", "redis")["spec"]
+    assert redis_policy["policyTypes"] == ["Ingress", "Egress"] and redis_policy["egress"] == []
+
+
+def test_egress_to_an_external_redis_is_its_port_and_can_be_left_open():
+    external = render("--set", "redis.enabled=false", "--set", "externalRedis.host=redis.example",
+                      "--set", "externalRedis.port=6380")
+    (policy,) = [o for o in external if o["kind"] == "NetworkPolicy"]
+    assert policy["spec"]["egress"][1] == {"ports": [{"port": 6380, "protocol": "TCP"}]}
+    open_egress = render("--set", "networkPolicy.egress.enabled=false")
+    for policy in (o for o in open_egress if o["kind"] == "NetworkPolicy"):
+        assert policy["spec"]["policyTypes"] == ["Ingress"] and "egress" not in policy["spec"]

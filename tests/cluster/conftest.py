@@ -206,14 +206,15 @@ print("RESULT " + json.dumps({"requests": n, "statuses": statuses, "hosts": host
 
 
 def restricted_pod(name: str, image: str, code: str, env: dict | None = None, volumes=None, mounts=None,
-                   labels: dict | None = None):
-    """A run-to-completion pod running Python CODE in IMAGE under the restricted profile."""
+                   labels: dict | None = None, node: str | None = None):
+    """A run-to-completion pod running Python CODE in IMAGE under the restricted profile
+    (on NODE, where given)."""
     from kubernetes import client
 
     return client.V1Pod(
         metadata=client.V1ObjectMeta(name=name, labels=labels),
         spec=client.V1PodSpec(
-            restart_policy="Never", automount_service_account_token=False, volumes=volumes,
+            restart_policy="Never", automount_service_account_token=False, volumes=volumes, node_name=node,
             security_context=client.V1PodSecurityContext(
                 run_as_non_root=True, run_as_user=10001, fs_group=10001,
                 seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault")),
@@ -226,10 +227,11 @@ def restricted_pod(name: str, image: str, code: str, env: dict | None = None, vo
                     capabilities=client.V1Capabilities(drop=["ALL"])))]))
 
 
-def client_pod(core, namespace: str, image: str, name: str, url: str, **env: str):
-    """Starts the in-cluster client; returns a function that waits and gives its summary."""
+def client_pod(core, namespace: str, image: str, name: str, url: str, node: str | None = None, **env: str):
+    """Starts the in-cluster client (on NODE, where given); returns a function
+    that waits and gives its summary."""
     pod = restricted_pod(name, image, CLIENT_SCRIPT, {"URL": url, **env},
-                         labels={"app.kubernetes.io/component": "test-client"})
+                         labels={"app.kubernetes.io/component": "test-client"}, node=node)
     core.create_namespaced_pod(namespace, pod)
 
     def result(timeout: float = 600) -> dict:

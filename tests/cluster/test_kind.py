@@ -3,9 +3,10 @@ port-forward, the restricted profile, server-side dry runs."""
 
 import pytest
 import requests
+import yaml
 
 from tests.cluster.conftest import kubectl, port_forward, restricted_pod, web_image
-from tests.conftest import wait_until
+from tests.conftest import ROOT, wait_until
 
 pytestmark = pytest.mark.cluster
 
@@ -25,9 +26,17 @@ def python_pod(core, namespace, image, name, code, volumes=None, mounts=None):
     return log
 
 
-def test_node_ready_and_system_pods_running(core):
+def test_nodes_ready_as_configured_and_system_pods_running(core, api):
+    from kubernetes import client
+
     nodes = core.list_node().items
-    assert nodes
+    configured = yaml.safe_load((ROOT / "k8s/kind-cluster.yaml").read_text())["nodes"]
+    assert sorted("control-plane" if "node-role.kubernetes.io/control-plane" in n.metadata.labels else "worker"
+                  for n in nodes) == sorted(node["role"] for node in configured)
+    # The pod network runs on every node: kindnetd (kindest/node) or kube-router (the air-gapped node).
+    (network,) = [d for d in client.AppsV1Api(api).list_namespaced_daemon_set("kube-system").items
+                  if d.metadata.name in ("kindnet", "kube-router")]
+    assert network.status.number_ready == len(nodes), network.status
     for node in nodes:
         ready = {c.type: c.status for c in node.status.conditions}["Ready"]
         assert ready == "True", node.metadata.name

@@ -19,8 +19,8 @@ def test_installs_under_the_restricted_pod_security_standard(release, core):
 
 
 def test_network_policy_selects_the_real_pods(release, core, api):
-    """The cluster's CNI (static ptp, see k8s/README.md) does not enforce
-    NetworkPolicy, so the policy is checked against the live pods it must select."""
+    """The policy's selectors against the live pods they must select (what the
+    policy engine then enforces is tests/cluster/test_network.py's part)."""
     from kubernetes import client
 
     release.install()
