@@ -26,7 +26,7 @@ $(VENV)/.installed: requirements.lock requirements-test.lock
 venv: $(VENV)/.installed ## Create .venv with the pinned dependencies
 
 .PHONY: system-deps
-system-deps: ## Install the Debian packages tests need (redis-server, wrk, jq, shellcheck)
+system-deps: ## Install the Debian packages tests need (redis-server, wrk, shellcheck)
 	@hack/system-deps.sh
 
 .PHONY: engine
@@ -82,12 +82,12 @@ test-image: venv engine tool-docker-compose ## Build the image and test it and c
 .PHONY: compose-up
 compose-up: engine tool-docker-compose ## Run the stack of compose.yaml (web x2 + Redis) on this Docker host
 	WEB_IMAGE=$$(hack/image.sh) REDIS_IMAGE=$$(hack/redis-image.sh) \
-	  docker compose up --detach --no-build --wait
+	  docker-compose up --detach --no-build --wait
 	@echo "browse http://localhost:8080"
 
 .PHONY: compose-down
-compose-down: ## Stop the compose stack and remove its volume
-	docker compose down --volumes
+compose-down: tool-docker-compose ## Stop the compose stack and remove its volume
+	docker-compose down --volumes
 
 .PHONY: test-chart
 test-chart: venv system-deps tool-helm tool-helm3 tool-ct tool-actionlint tool-checkov tool-skaffold ## Render, validate, lint and policy-check the chart (no cluster)

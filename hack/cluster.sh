@@ -51,7 +51,7 @@ up() {
   fi
   local config host_dir="${XDG_CACHE_HOME:-$HOME/.cache}/friendlyhello/kind-host"
   config=$(mktemp)
-  "$root/.venv/bin/python" "$root/hack/kind_config.py" "$host_dir" >"$config"
+  "$root/.venv/bin/python" "$root/hack/kind_config.py" "$host_dir" "$image" >"$config"
   log "creating cluster $CLUSTER_NAME on $image"
   kind create cluster --name "$CLUSTER_NAME" --image "$image" --config "$config" --wait 0s >&2 \
     || { rm -f "$config"; die "kind create cluster failed (kind export logs shows the node's logs)"; }

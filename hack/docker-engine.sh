@@ -1,42 +1,66 @@
 #!/usr/bin/env bash
-# Makes sure a Docker engine answers. Where none runs, installs Debian's
-# docker.io and starts dockerd in the background (log: /var/log/dockerd.log).
+# Makes sure a Docker engine answers; does nothing where one already does.
+# Where none does, it installs Debian's docker.io if dockerd is missing, then:
+#   - on a host run by systemd, enables and starts the packaged docker.service;
+#   - elsewhere (containers, sandboxes), starts dockerd in the background
+#     (log: /var/log/dockerd.log).
 # On a host whose capability bounding set lacks capabilities that privileged
 # containers get (kind nodes are privileged), dockerd's default runtime becomes
-# hack/runc-capbnd, which drops just those. Stops nothing it did not start.
+# hack/runc-capbnd, which drops just those: under systemd through a drop-in
+# it names. Each change to the host is said in one line, with its undo.
+# Works as root or, through sudo, as a user who has it.
 # usage: hack/docker-engine.sh
 set -euo pipefail
-
 source "$(dirname "$0")/lib.sh"
 
-if docker info >/dev/null 2>&1; then
-  log "engine answers ($(docker version --format '{{.Server.Version}}'))"
+answers() { docker info >/dev/null 2>&1 || as_root docker info >/dev/null 2>&1; }
+if answers; then
+  log "engine answers ($(docker version --format '{{.Server.Version}}' 2>/dev/null || echo "as root"))"
   exit 0
 fi
-[ "$(id -u)" -eq 0 ] || { log "no engine answers; start Docker, or run this as root to install one"; exit 1; }
+[ "$(id -u)" -eq 0 ] || sudo -n true 2>/dev/null \
+  || die "no Docker engine answers: start one, or run this as root or with sudo to install one"
 
 command -v dockerd >/dev/null || apt_install docker.io iptables
-apt_install jq
+apt_install jq # the runtime wrapper reads the container's spec with it
 
 flags=()
 full_set=$(( (1 << ($(cat /proc/sys/kernel/cap_last_cap) + 1)) - 1 ))
 bounding=$((16#$(awk '/^CapBnd:/ {print $2}' /proc/self/status)))
+wrapper=/usr/local/libexec/friendlyhello/runc-capbnd
 if (( bounding != full_set )); then
-  wrapper=/usr/local/libexec/friendlyhello/runc-capbnd
-  install -D -m 0755 "$root/hack/runc-capbnd" "$wrapper"
-  log "capability bounding set $(printf '%#x' "$bounding") lacks some capabilities: default runtime is $wrapper"
+  as_root install -D -m 0755 "$root/hack/runc-capbnd" "$wrapper"
+  log "capability bounding set $(printf '%#x' "$bounding") lacks some capabilities: installed $wrapper (undo: rm $wrapper)"
   flags+=(--add-runtime "runc-capbnd=$wrapper" --default-runtime runc-capbnd)
 fi
 
-log "starting dockerd (log: /var/log/dockerd.log)"
-nohup dockerd "${flags[@]}" >/var/log/dockerd.log 2>&1 &
-for _ in $(seq 1 60); do
-  if docker info >/dev/null 2>&1; then
-    log "engine answers ($(docker version --format '{{.Server.Version}}'))"
-    exit 0
+wait_for_engine() { # LOG_HINT
+  for _ in $(seq 1 60); do
+    if answers; then
+      log "engine answers ($(as_root docker version --format '{{.Server.Version}}'))"
+      return 0
+    fi
+    sleep 1
+  done
+  die "dockerd did not answer within 60 s ($1)"
+}
+
+if [ -d /run/systemd/system ] && systemctl cat docker.service >/dev/null 2>&1; then
+  if [ "${#flags[@]}" -gt 0 ]; then
+    dropin=/etc/systemd/system/docker.service.d/friendlyhello-runtime.conf
+    # dockerd reads the runtime from its flags; the unit's own ExecStart is kept.
+    execstart=$(systemctl show -p ExecStart --value docker.service | sed -nE 's/.*argv\[\]=([^;]*);.*/\1/p' | head -n 1)
+    [ -n "$execstart" ] || die "cannot read docker.service's ExecStart"
+    as_root mkdir -p "$(dirname "$dropin")"
+    printf '[Service]\nExecStart=\nExecStart=%s %s\n' "$execstart" "${flags[*]}" | as_root tee "$dropin" >/dev/null
+    as_root systemctl daemon-reload
+    log "docker.service runs dockerd with the runtime wrapper: wrote $dropin (undo: rm $dropin && systemctl daemon-reload && systemctl restart docker)"
   fi
-  sleep 1
-done
-log "dockerd did not answer within 60s; last lines of /var/log/dockerd.log:"
-tail -n 20 /var/log/dockerd.log >&2
-exit 1
+  log "enabling and starting docker.service (undo: systemctl disable --now docker.service)"
+  as_root systemctl enable --now docker.service >/dev/null
+  wait_for_engine "journalctl -u docker.service"
+else
+  log "starting dockerd in the background (log: /var/log/dockerd.log; stop: kill \$(pidof dockerd))"
+  as_root bash -c 'nohup dockerd "$@" >/var/log/dockerd.log 2>&1 &' dockerd "${flags[@]}"
+  wait_for_engine "$(as_root tail -n 20 /var/log/dockerd.log 2>/dev/null)"
+fi

@@ -114,7 +114,9 @@ install_tool() { # NAME MODULE PACKAGE VERSION BINARY PATH_NAME
   local name=$1 module=$2 package=$3 version=$4 binary="$root/.tools/$5" path_name=$6 found build_log start
   local stamp
   stamp="$(dirname "$binary")/.$name.version"
-  if [ -x "$binary" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$version" ]; then
+  # A link to a tool on PATH is checked again: that tool may have changed since.
+  if [ -x "$binary" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$version" ] \
+    && { [ ! -L "$binary" ] || shows_version "$name" "$binary" "$version"; }; then
     log "$name $version present"
     return
   fi
@@ -208,9 +210,3 @@ for name in "${wanted[@]}"; do
   install_tool "$name" "$module" "$package" "$version" "$binary" "$path_name"
   [ "$name" != ct ] || install_ct_config
 done
-
-# docker-compose also serves as `docker compose` (a CLI plugin).
-if [ -x "$bin/docker-compose" ]; then
-  mkdir -p "${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"
-  ln -sfn "$bin/docker-compose" "${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins/docker-compose"
-fi

@@ -2,6 +2,7 @@
 of the scripts that build and run all of it."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -53,3 +54,17 @@ def test_shellcheck_passes_on_every_script():
                              "--severity=warning", *map(str, scripts)], cwd=ROOT, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_script_stops_or_disables_a_service():
+    """The scripts may start Docker's packaged unit; they stop, disable or mask nothing."""
+    offending = []
+    for script in sorted((ROOT / "hack").rglob("*")):
+        if script.is_file() and script.suffix in ("", ".sh"):
+            for number, line in enumerate(script.read_text(errors="replace").splitlines(), 1):
+                code = line.split("#", 1)[0]
+                # --root= acts on an image being built, not on this host.
+                if (re.search(r"systemctl\s+(?:\S+\s+)*(stop|disable|mask|kill)\b", code)
+                        and "--root=" not in code and "undo:" not in line):
+                    offending.append(f"{script.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not offending, offending

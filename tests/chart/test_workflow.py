@@ -1,5 +1,7 @@
 """The GitHub workflow is valid (actionlint) and runs what `make test` runs:
-the same suites, which together select every test exactly once."""
+the same suites, which together select every test exactly once. Every action
+it uses is pinned by commit, and its caches are keyed on what fills them.
+(kind-action's kubectl following versions.env: tests/chart/test_versions.py.)"""
 
 import re
 import subprocess
@@ -14,6 +16,7 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.chart
 
 WORKFLOW = ROOT / ".github/workflows/ci.yaml"
+SETUP_ACTION = ROOT / ".github/actions/setup/action.yaml"
 MAKEFILE = (ROOT / "Makefile").read_text()
 
 
@@ -82,3 +85,89 @@ def test_prepare_builds_what_every_suite_needs():
     # `tools` builds every tool-X at once.
     needed = {"tools" if name.startswith("tool-") else name for name in needed}
     assert needed <= prepared, f"make prepare does not build {sorted(needed - prepared)}"
+
+
+# The workflows and the repository's own (composite) actions.
+ACTION_FILES = sorted([*(ROOT / ".github/workflows").glob("*.y*ml"),
+                       *(ROOT / ".github/actions").glob("*/action.y*ml")])
+
+
+def steps_of(document: dict) -> list[dict]:
+    """The steps of every job of a workflow, or of a composite action."""
+    if "runs" in document:
+        return document["runs"].get("steps", [])
+    return [step for job in document["jobs"].values() for step in job.get("steps", [])]
+
+
+def uses_of(document: dict) -> list[str]:
+    """Every `uses:` of a step, and of a job that calls a reusable workflow."""
+    steps = [step["uses"] for step in steps_of(document) if "uses" in step]
+    return steps + [job["uses"] for job in document.get("jobs", {}).values() if "uses" in job]
+
+
+def test_actions_are_pinned_by_commit_with_their_version():
+    """A tag can be moved to other code; a commit cannot. Each remote action is
+    pinned by the full commit of its release, the release named in a comment
+    (`uses: owner/repo@<40 hex> # vX.Y.Z`) for readers and for update tools."""
+    unpinned = []
+    seen = 0
+    for path in ACTION_FILES:
+        name = path.relative_to(ROOT)
+        text = path.read_text()
+        parsed = uses_of(yaml.safe_load(text))
+        # The text's `uses:` lines, to read their comments; the same list as the
+        # parsed one, so none is written in a form this test does not read.
+        lines = re.findall(r"^\s*(?:-\s+)?uses:\s*(.*)$", text, re.M)
+        written = [re.sub(r"\s+#.*$", "", line).strip().strip("'\"") for line in lines]
+        assert written == parsed, f"{name}: the `uses:` lines {written} are not what YAML reads: {parsed}"
+        for value, line in zip(parsed, lines):
+            if value.startswith("./"):
+                continue
+            seen += 1
+            if not re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", value):
+                unpinned.append(f"{name}: {value} (not pinned by a full commit SHA)")
+            elif not re.search(r"\s#\s*v\d+(\.\d+)*\b", line):
+                unpinned.append(f"{name}: {value} (no `# vX.Y.Z` comment naming the release)")
+    assert seen, "no remote action found: the test reads no workflow"
+    assert not unpinned, unpinned
+
+
+def setup_steps() -> list[dict]:
+    return steps_of(yaml.safe_load(SETUP_ACTION.read_text()))
+
+
+def go_version() -> str:
+    (setup_go,) = [step for step in setup_steps() if step.get("uses", "").startswith("actions/setup-go@")]
+    version = str(setup_go["with"]["go-version"])
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version), f"setup-go's go-version {version!r} is not one exact release"
+    return version
+
+
+def cache_steps() -> list[dict]:
+    steps = [step for step in setup_steps() if step.get("uses", "").startswith("actions/cache@")]
+    assert steps, f"{SETUP_ACTION.relative_to(ROOT)} caches nothing"
+    return steps
+
+
+def test_cache_keys_name_the_go_release_and_versions_env():
+    """Go's caches and the tools built with it are only good for the Go
+    release that filled them and the versions it built: a key that does not
+    change with either restores stale builds."""
+    version = go_version()
+    for step in cache_steps():
+        key = step["with"]["key"]
+        assert version in key, f"cache key {key!r} does not name Go {version}"
+        assert "hashFiles('hack/versions.env')" in key, f"cache key {key!r} does not change with hack/versions.env"
+
+
+def cached_paths() -> set[str]:
+    return {path.strip().rstrip("/") for step in cache_steps() for path in step["with"]["path"].splitlines()
+            if path.strip()}
+
+
+def test_go_caches_and_the_built_tools_are_cached():
+    env = yaml.safe_load(WORKFLOW.read_text())["env"]
+    paths = cached_paths()
+    for variable in ("GOMODCACHE", "GOCACHE"):
+        assert env[variable] in paths, f"the workflow's {variable} ({env[variable]}) is not cached"
+    assert ".tools" in paths, "the tools hack/tools.sh builds into .tools/ are not cached"

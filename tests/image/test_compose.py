@@ -27,13 +27,15 @@ def test_compose_defaults_match_the_pinned_versions():
 
 @pytest.fixture
 def stack(image, redis_image):
-    if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode != 0:
-        missing_prerequisite("docker compose is not installed (make tools installs it)")
+    # The project's own compose (make tool-docker-compose), not a plugin in ~/.docker.
+    binary = ROOT / ".tools/bin/docker-compose"
+    if not binary.exists():
+        missing_prerequisite("docker-compose is not installed in .tools/bin (make tool-docker-compose)")
     ports = [free_port(), free_port()]
     project = f"fh-test-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "WEB_IMAGE": image, "REDIS_IMAGE": redis_image,
            "WEB_PORTS": f"{min(ports)}-{min(ports) + 1}"}
-    compose = ["docker", "compose", "--project-name", project, "--file", str(ROOT / "compose.yaml")]
+    compose = [str(binary), "--project-name", project, "--file", str(ROOT / "compose.yaml")]
 
     def run(*args, check=True):
         return subprocess.run([*compose, *args], env=env, capture_output=True, text=True,
