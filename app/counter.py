@@ -30,8 +30,12 @@ class CircuitBreaker:
 
     Thread-safe: gunicorn's threaded workers share one breaker per process.
     When the delay has passed, exactly one caller is let through as a probe;
-    the others keep failing fast until the probe settles the state.
+    the others keep failing fast until the probe settles the state. The delay
+    doubles only when a probe fails: requests that were already in flight
+    when Redis went away open the breaker once, not once each.
     """
+
+    CLOSED, PROBE = "closed", "probe"
 
     def __init__(self, initial: float, maximum: float, clock: Callable[[], float] = time.monotonic):
         self.initial = initial
@@ -46,25 +50,45 @@ class CircuitBreaker:
     def is_open(self) -> bool:
         return self._delay > 0
 
-    def allow(self) -> bool:
+    @property
+    def delay(self) -> float:
+        return self._delay
+
+    def allow(self) -> str | None:
+        """CLOSED or PROBE when the caller may go ahead (it must then report
+        how it went with exactly one of the record_ methods), None when not."""
         with self._lock:
             if self._delay == 0:
-                return True
+                return self.CLOSED
             if self._probing or self._clock() < self._open_until:
-                return False
+                return None
             self._probing = True
-            return True
+            return self.PROBE
 
-    def record_success(self) -> None:
+    def record_success(self, ticket: str) -> None:
         with self._lock:
-            self._delay = 0.0
-            self._probing = False
+            if ticket == self.PROBE or not self._probing:
+                self._delay = 0.0
+            if ticket == self.PROBE:
+                self._probing = False
 
-    def record_failure(self) -> None:
+    def record_failure(self, ticket: str) -> None:
         with self._lock:
-            self._delay = min(self.maximum, self._delay * 2) if self._delay else self.initial
+            if ticket == self.PROBE:
+                self._delay = min(self.maximum, self._delay * 2)
+                self._probing = False
+            elif self._delay == 0:
+                self._delay = self.initial
+            else:
+                return  # already open: an in-flight failure changes nothing
             self._open_until = self._clock() + self._delay
-            self._probing = False
+
+    def record_abandoned(self, ticket: str) -> None:
+        """The call ended neither way (an unexpected error): free the probe
+        slot, so the next caller probes, and leave the state as it was."""
+        with self._lock:
+            if ticket == self.PROBE:
+                self._probing = False
 
 
 class VisitCounter:
@@ -106,14 +130,18 @@ class VisitCounter:
         return not self.breaker.is_open
 
     def _call(self, operation: str, command: Callable[[], int]) -> int:
-        if not self.breaker.allow():
+        ticket = self.breaker.allow()
+        if ticket is None:
             raise CounterUnavailable("Redis is unavailable; backing off")
         try:
             value = command()
         except (redis.RedisError, OSError) as exc:
-            self.breaker.record_failure()
+            self.breaker.record_failure(ticket)
             self._on_error(operation)
             raise CounterUnavailable(str(exc)) from exc
-        self.breaker.record_success()
+        except BaseException:
+            self.breaker.record_abandoned(ticket)
+            raise
+        self.breaker.record_success(ticket)
         self._on_value(value)
         return value

@@ -1,5 +1,3 @@
-import time
-
 import pytest
 
 from app.config import Settings
@@ -17,26 +15,93 @@ class FakeClock:
         return self.now
 
 
-def test_breaker_opens_doubles_and_closes():
-    clock = FakeClock()
-    breaker = CircuitBreaker(initial=0.25, maximum=1.0, clock=clock)
-    assert breaker.allow()
-    breaker.record_failure()
-    assert breaker.is_open and not breaker.allow()
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def breaker(clock):
+    return CircuitBreaker(initial=0.25, maximum=1.0, clock=clock)
+
+
+def test_closed_breaker_lets_every_call_through(breaker):
+    assert breaker.allow() == breaker.allow() == CircuitBreaker.CLOSED
+    assert not breaker.is_open
+
+
+def test_a_failure_opens_it_for_the_initial_delay(breaker, clock):
+    breaker.record_failure(breaker.allow())
+    assert breaker.is_open and breaker.delay == 0.25 and breaker.allow() is None
+    clock.now += 0.24
+    assert breaker.allow() is None
+
+
+def test_in_flight_failures_open_it_once_not_once_each(breaker, clock):
+    tickets = [breaker.allow() for _ in range(8)]
+    for ticket in tickets:
+        breaker.record_failure(ticket)
+    assert breaker.delay == 0.25, "eight requests that were in flight do not double the delay eight times"
     clock.now += 0.25
-    assert breaker.allow(), "one probe is let through once the delay has passed"
-    assert not breaker.allow(), "only one probe at a time"
-    breaker.record_failure()
-    clock.now += 0.4
-    assert not breaker.allow(), "the delay doubled to 0.5s"
-    clock.now += 0.1
-    assert breaker.allow()
-    breaker.record_failure()
-    breaker.record_failure()
-    clock.now += 1.0
-    assert breaker.allow(), "the delay is capped at the maximum"
-    breaker.record_success()
-    assert not breaker.is_open and breaker.allow() and breaker.allow()
+    assert breaker.allow() == CircuitBreaker.PROBE
+
+
+def test_one_probe_at_a_time_once_the_delay_has_passed(breaker, clock):
+    breaker.record_failure(breaker.allow())
+    clock.now += 0.25
+    assert breaker.allow() == CircuitBreaker.PROBE
+    assert breaker.allow() is None and breaker.allow() is None
+
+
+@pytest.mark.parametrize("failed_probes, delay", [(1, 0.5), (2, 1.0), (3, 1.0), (6, 1.0)])
+def test_each_failed_probe_doubles_the_delay_up_to_the_maximum(breaker, clock, failed_probes, delay):
+    breaker.record_failure(breaker.allow())
+    for _ in range(failed_probes):
+        clock.now += breaker.delay
+        breaker.record_failure(breaker.allow())
+    assert breaker.delay == delay
+    clock.now += delay - 0.01
+    assert breaker.allow() is None
+    clock.now += 0.01
+    assert breaker.allow() == CircuitBreaker.PROBE
+
+
+def test_a_successful_probe_closes_it(breaker, clock):
+    breaker.record_failure(breaker.allow())
+    clock.now += 0.25
+    breaker.record_success(breaker.allow())
+    assert not breaker.is_open and breaker.allow() == CircuitBreaker.CLOSED
+
+
+def test_an_abandoned_probe_frees_the_slot_and_changes_nothing_else(breaker, clock):
+    breaker.record_failure(breaker.allow())
+    clock.now += 0.25
+    breaker.record_abandoned(breaker.allow())
+    assert breaker.delay == 0.25
+    assert breaker.allow() == CircuitBreaker.PROBE, "the next caller probes; the breaker is not stuck open"
+
+
+def test_an_unexpected_error_during_a_probe_does_not_stick_the_counter_open(clock):
+    """Any exception, not only Redis's, ends the probe."""
+
+    class Flaky:
+        def __init__(self):
+            self.answers = [OSError("refused"), ValueError("a surprise"), 7]
+
+        def incr(self, key):
+            answer = self.answers.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+    counter = VisitCounter(Flaky(), CircuitBreaker(initial=0.25, maximum=1.0, clock=clock))
+    with pytest.raises(CounterUnavailable):
+        counter.increment()
+    clock.now += 0.25
+    with pytest.raises(ValueError):
+        counter.increment()
+    assert counter.increment() == 7, "the next call probed again and closed the breaker"
+    assert counter.available
 
 
 @pytest.fixture
@@ -57,28 +122,32 @@ def test_read_of_a_new_counter_is_zero(counter):
     assert counter.read() == 0
 
 
-def test_fails_fast_while_redis_is_down_and_recovers(counter, redis_server):
-    counter.increment()
-    redis_server.stop()
-    with pytest.raises(CounterUnavailable):
-        counter.increment()
-    started = time.perf_counter()
-    for _ in range(100):
+def test_a_frozen_redis_is_asked_once_then_only_by_probes(redis_server, clock):
+    """A frozen Redis makes every command wait the socket timeout: only the
+    breaker keeps the other calls from waiting too. Counted, not timed: the
+    calls that reached Redis are the ones that reported an error."""
+    errors = []
+    counter = VisitCounter.from_settings(
+        Settings(redis_host="127.0.0.1", redis_port=redis_server.port, redis_socket_timeout=0.2,
+                 redis_backoff_initial=0.25, redis_backoff_max=1.0), on_error=errors.append)
+    counter.breaker._clock = clock
+    assert counter.increment() == 1
+    redis_server.freeze()
+    try:
+        for _ in range(50):
+            with pytest.raises(CounterUnavailable):
+                counter.increment()
+        assert errors == ["incr"], "after the first timeout, no call waited on Redis"
+        clock.now += 0.25
         with pytest.raises(CounterUnavailable):
             counter.increment()
-    assert time.perf_counter() - started < 0.5, "calls while the breaker is open never wait on Redis"
-    assert not counter.available
-
-    redis_server.start()
-
-    def counts():
-        try:
-            return counter.increment()
-        except CounterUnavailable:
-            return None
-
-    # No persistence in the test server: a restarted Redis counts from 1 again.
-    assert wait_until(counts, timeout=5, message="the counter to recover") == 1
+        assert errors == ["incr", "incr"], "the probe, and only it, waited"
+    finally:
+        redis_server.thaw()
+    clock.now += 0.5
+    # The commands that timed out were already in Redis's socket buffer: a
+    # thawed Redis may still run them, so the count is 2 or more.
+    assert counter.increment() in (2, 3, 4), "the next probe finds Redis back and closes the breaker"
     assert counter.available
 
 
