@@ -6,17 +6,15 @@ the server here with one line (exit status 2) rather than in every worker.
 
 import glob
 import os
-import shutil
 import signal
 import tempfile
 import threading
 
 # prometheus-client's multiprocess mode: workers write their values to files
-# here and /metrics sums them. Emptied at each start so counts never carry
-# over from a previous run in the same container.
+# here and /metrics sums them. Loading this file (SIGHUP, --check-config, a
+# second server) deletes nothing: on_starting empties it of its own files.
 _metrics_dir = os.environ.setdefault(
     "PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), "friendlyhello-metrics"))
-shutil.rmtree(_metrics_dir, ignore_errors=True)
 os.makedirs(_metrics_dir, exist_ok=True)
 
 # Imported only now: prometheus-client picks its storage when first imported.
@@ -50,6 +48,14 @@ if reload:
     reload_extra_files = sorted(glob.glob(os.path.join(_here, "app", "templates", "**", "*"), recursive=True))
 # X-Forwarded-* are handled by the app (PROXY_HOPS), not by gunicorn.
 forwarded_allow_ips = "127.0.0.1,::1"
+
+def on_starting(server):
+    """Once per server start, before any worker: counts never carry over from
+    a previous run in the same container. Only prometheus-client's *.db files
+    go; anything else in the directory is not this server's to delete."""
+    for path in glob.glob(os.path.join(_metrics_dir, "*.db")):
+        os.remove(path)
+
 
 def child_exit(server, worker):
     from prometheus_client import multiprocess

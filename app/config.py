@@ -6,6 +6,7 @@ line naming the variable, instead of failing later on the first request.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import re
@@ -140,7 +141,12 @@ class _Reader:
         raw = self._get(key)
         if raw is None:
             return default
-        if not _HOSTNAME.match(raw):
+        try:
+            ipaddress.ip_address(raw)
+            return raw
+        except ValueError:
+            pass
+        if not _HOSTNAME.fullmatch(raw):
             raise ConfigError(f"{key}={raw!r} is not a host name or IP address")
         return raw
 

@@ -13,6 +13,11 @@ import os
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess
 
+# Label values a client cannot multiply: any other method counts as "other",
+# any other status as its class ("4xx"), so the series stay a fixed set.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+KNOWN_STATUSES = frozenset({200, 204, 301, 302, 304, 400, 404, 405, 413, 500, 503})
+
 # Buckets sized for a page that takes about a millisecond and one Redis round trip.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -34,7 +39,10 @@ class Metrics:
             multiprocess_mode="mostrecent", registry=self.registry)
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        labels = (route, method, str(status))
+        """ROUTE must be a route's template (or "unmatched"): never the path a
+        client sent, which would let anyone add series without bound."""
+        labels = (route, method if method in KNOWN_METHODS else "other",
+                  str(status) if status in KNOWN_STATUSES else f"{status // 100}xx")
         self.requests.labels(*labels).inc()
         self.latency.labels(*labels).observe(seconds)
 

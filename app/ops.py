@@ -31,12 +31,14 @@ def readyz():
 @bp.get("/metrics")
 def metrics():
     current = state()
-    # Read the count now so the gauge is exact at scrape time; concurrent
-    # visits may otherwise have stored their INCR results out of order.
-    try:
-        current.counter.read()
-    except CounterUnavailable:
-        pass
+    # Read the count now so the gauge is exact at scrape time (concurrent
+    # visits may have stored their INCR results out of order), but only while
+    # the counter is up: scrapes during an outage must not add Redis errors.
+    if current.counter.available:
+        try:
+            current.counter.read()
+        except CounterUnavailable:
+            pass
     return Response(current.metrics.exposition(), mimetype=CONTENT_TYPE_LATEST)
 
 

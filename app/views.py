@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 
 from . import state
 from .counter import CounterUnavailable
@@ -14,8 +14,10 @@ api = Blueprint("api", __name__, url_prefix="/api")
 @pages.get("/")
 def hello():
     current = state()
+    # HEAD asks for the headers of the page, not for a visit: it reads the count.
+    count = current.counter.read if request.method == "HEAD" else current.counter.increment
     try:
-        visits = current.counter.increment()
+        visits = count()
     except CounterUnavailable:
         visits = None
     # The template is rendered directly: the page needs no context processors,

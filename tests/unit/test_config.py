@@ -102,3 +102,8 @@ def test_server_refuses_to_start(environ, message):
     assert len(lines) == 1, lines
     assert message in lines[0]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("host", ["redis", "redis.ns.svc.cluster.local", "10.0.0.7", "::1", "fd00::7"])
+def test_redis_host_takes_names_and_ip_addresses(host):
+    assert Settings.from_env({"REDIS_HOST": host}).redis_host == host

@@ -1,6 +1,9 @@
 """The service as it runs in production: gunicorn with gunicorn.conf.py, real Redis."""
 
 import json
+import os
+import subprocess
+import sys
 import shutil
 import signal
 import socket
@@ -192,3 +195,21 @@ def test_reload_serves_an_edited_file(gunicorn, tmp_path, edited):
     wait_until(lambda: all(served() for _ in range(6)), timeout=15, interval=0.2,
                message=f"the edit of {edited} to be served")
     assert server.process.poll() is None, "the master kept running"
+
+
+def test_metrics_files_are_emptied_at_start_and_only_they(gunicorn, tmp_path):
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    (metrics_dir / "counter_999.db").write_bytes(b"stale")
+    (metrics_dir / "keep.txt").write_text("not the server's")
+    server = gunicorn()
+    assert not (metrics_dir / "counter_999.db").exists(), "a previous run's counts were removed"
+    assert (metrics_dir / "keep.txt").read_text() == "not the server's"
+    requests.get(server.url + "/", timeout=5)
+    before = sorted(p.name for p in metrics_dir.glob("*.db"))
+    check = subprocess.run([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--check-config"],
+                           cwd=ROOT, env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+                                          "REDIS_HOST": "127.0.0.1"}, capture_output=True, timeout=60)
+    assert check.returncode == 0, check.stderr
+    after = {p.name for p in metrics_dir.glob("*.db")}
+    assert set(before) <= after, f"loading the config deleted {sorted(set(before) - after)}"

@@ -54,3 +54,32 @@ def test_metrics_count_requests_errors_and_visits(client, redis_server):
                   method="GET", status="200") == 4
     assert metric(text, "friendlyhello_redis_errors_total", operation="incr") == 1
     assert metric(text, "friendlyhello_visits") == 3
+
+
+def test_label_values_stay_a_fixed_set_whatever_clients_send(client):
+    """1,000 made-up methods and paths add no series: they count as "other" and "unmatched"."""
+    def series(text):
+        return {line.split(" ")[0] for line in text.splitlines() if line.startswith("friendlyhello_http")}
+
+    # One of each kind first: the flood must then add nothing at all.
+    client.get("/healthz")
+    client.get("/metrics")
+    client.open("/healthz", method="BREW")
+    client.open("/made/up", method="BREW")
+    before = series(client.get("/metrics").text)
+    for number in range(1000):
+        client.open(f"/made/up/{number}", method=f"M{chr(65 + number % 26) * 3}{number}")
+    after = series(client.get("/metrics").text)
+    print(f"\nseries before the flood {len(before)}, after {len(after)}")
+    assert after == before, sorted(after - before)
+    assert not any("made" in s or '"M' in s for s in after)
+
+
+def test_scrapes_during_an_outage_add_no_redis_errors(client, redis_server):
+    client.get("/")
+    redis_server.stop()
+    client.get("/")
+    for _ in range(20):
+        client.get("/metrics")
+    assert metric(client.get("/metrics").text, "friendlyhello_redis_errors_total", operation="incr") == 1
+    assert "friendlyhello_redis_errors_total{operation=\"get\"}" not in client.get("/metrics").text

@@ -1,3 +1,5 @@
+import io
+
 import pytest
 
 from app import create_app
@@ -87,9 +89,12 @@ def test_oversized_body_is_refused(client, redis_server):
     ("abc-123", True),
     ("x" * 129, False),
     ("bad id\u00e9", False),
+    ("abc\n", False),
 ])
 def test_request_id(client, incoming, echoed):
-    response = client.get("/healthz", headers={"X-Request-ID": incoming})
+    # Through the WSGI environ: a server other than gunicorn may pass on what a
+    # client library would refuse to send (a trailing newline).
+    response = client.get("/healthz", environ_base={"HTTP_X_REQUEST_ID": incoming})
     returned = response.headers["X-Request-ID"]
     assert (returned == incoming) is echoed
     assert returned
@@ -114,3 +119,23 @@ def test_forwarded_headers_are_trusted_only_when_configured(redis_server):
 
     assert remote_of(0) == ("127.0.0.1", "http")
     assert remote_of(1) == ("203.0.113.7", "https")
+
+
+def test_head_reads_the_count_without_counting_a_visit(client, redis_server):
+    client.get("/")
+    head = client.head("/")
+    assert head.status_code == 200
+    assert int(redis_server.client().get("counter")) == 1
+
+
+def test_chunked_body_over_the_limit_is_refused(client):
+    limit = client.application.config["MAX_CONTENT_LENGTH"]
+
+    def post(size):
+        # As gunicorn hands on a chunked body: no length, the stream terminated.
+        return client.post("/api/visits", input_stream=io.BytesIO(b"x" * size),
+                           headers={"Transfer-Encoding": "chunked"},
+                           environ_overrides={"wsgi.input_terminated": True})
+
+    assert post(limit + 1).status_code == 413
+    assert post(limit).status_code == 200
