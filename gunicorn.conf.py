@@ -70,10 +70,14 @@ def post_worker_init(worker):
     while this worker still accepts them; only after the delay does gunicorn's
     own graceful stop begin, finishing in-flight requests.
     """
-    state = worker.wsgi.extensions["friendlyhello"]
+    from app import serving_state
+
+    state = serving_state()
 
     def stop_accepting():
-        worker.alive = False
+        # gunicorn's own SIGTERM handling: stops the loop and wakes its poller,
+        # so draining starts now rather than at the poller's next timeout.
+        worker.handle_exit(signal.SIGTERM, None)
 
     def on_sigterm(signum, frame):
         if state.draining.is_set():

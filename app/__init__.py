@@ -41,6 +41,18 @@ def state() -> State:
     return current_app.extensions["friendlyhello"]
 
 
+_serving: State | None = None
+
+
+def serving_state() -> State:
+    """The State of the app this process serves (the last one create_app
+    built): how gunicorn's hooks reach it, whatever middleware wraps the WSGI
+    callable they are given."""
+    if _serving is None:
+        raise RuntimeError("create_app() has not run in this process")
+    return _serving
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     if settings is None:
         settings = Settings.from_env()
@@ -55,7 +67,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         on_value=metrics.visits.set,
     )
     page = app.jinja_env.get_template("index.html")
-    app.extensions["friendlyhello"] = State(settings, counter, metrics, socket.gethostname(), page)
+    global _serving
+    _serving = app.extensions["friendlyhello"] = State(settings, counter, metrics, socket.gethostname(), page)
 
     if settings.proxy_hops:
         hops = settings.proxy_hops
@@ -111,4 +124,4 @@ def _install_request_hooks(app: Flask, metrics: Metrics) -> None:
         return jsonify(error="Internal Server Error", status=500), 500
 
 
-__all__ = ["ConfigError", "Settings", "create_app", "__version__"]
+__all__ = ["ConfigError", "Settings", "create_app", "serving_state", "__version__"]

@@ -26,6 +26,9 @@ class ConfigError(ValueError):
     """A setting in the environment is missing or malformed."""
 
 
+# The least time gunicorn's graceful stop must leave for in-flight requests.
+MIN_DRAIN_SECONDS = 5
+
 @dataclass(frozen=True)
 class Settings:
     name: str = "world"
@@ -89,10 +92,12 @@ class Settings:
                 f"REDIS_BACKOFF_MAX={settings.redis_backoff_max:g} is smaller than "
                 f"REDIS_BACKOFF_INITIAL={settings.redis_backoff_initial:g}"
             )
-        if settings.shutdown_delay >= settings.graceful_timeout:
+        # gunicorn's master starts its kill clock at SIGTERM; the workers start
+        # draining only after the delay. What is left must be a real window.
+        if settings.graceful_timeout - settings.shutdown_delay < MIN_DRAIN_SECONDS:
             raise ConfigError(
-                f"SHUTDOWN_DELAY={settings.shutdown_delay:g} must be shorter than "
-                f"GRACEFUL_TIMEOUT={settings.graceful_timeout:g}"
+                f"SHUTDOWN_DELAY={settings.shutdown_delay:g} must leave at least {MIN_DRAIN_SECONDS}s of "
+                f"GRACEFUL_TIMEOUT={settings.graceful_timeout:g} to finish in-flight requests"
             )
         return settings
 

@@ -136,10 +136,10 @@ changes it; otherwise redis.auth.password, otherwise a new random one.
 {{- end }}
 
 {{/*
-friendlyhello.terminationGracePeriod: preStop sleep + readiness drain +
-gunicorn's graceful timeout, plus a margin, so Kubernetes never kills a pod
-that is still finishing requests.
+friendlyhello.terminationGracePeriod: preStop sleep + gunicorn's graceful
+timeout, plus a margin, so Kubernetes never kills a pod that is still
+finishing requests.
 */}}
 {{- define "friendlyhello.terminationGracePeriod" -}}
-{{- add .Values.lifecycle.preStopSleepSeconds (ceil .Values.gunicorn.shutdownDelay) .Values.gunicorn.gracefulTimeout 5 }}
+{{- add .Values.lifecycle.preStopSleepSeconds .Values.gunicorn.gracefulTimeout 5 }}
 {{- end }}

@@ -67,14 +67,21 @@ def test_defaults():
 
 
 def test_grace_period_covers_the_drain():
-    objects = render("--set", "gunicorn.gracefulTimeout=40", "--set", "lifecycle.preStopSleepSeconds=7",
-                     "--set", "gunicorn.shutdownDelay=3")
+    objects = render("--set", "gunicorn.gracefulTimeout=40", "--set", "lifecycle.preStopSleepSeconds=7")
     spec = find(objects, "Deployment")["spec"]["template"]["spec"]
     container = spec["containers"][0]
     assert container["lifecycle"]["preStop"]["sleep"]["seconds"] == 7
-    assert spec["terminationGracePeriodSeconds"] == 7 + 3 + 40 + 5
+    assert spec["terminationGracePeriodSeconds"] == 7 + 40 + 5
     config = find(objects, "ConfigMap", "rel-friendlyhello")["data"]
-    assert config["GRACEFUL_TIMEOUT"] == "40" and config["SHUTDOWN_DELAY"] == "3"
+    # One drain delay on Kubernetes: the preStop sleep, not the app's own as well.
+    assert config["GRACEFUL_TIMEOUT"] == "40" and config["SHUTDOWN_DELAY"] == "0"
+
+
+def test_no_prestop_hook_when_its_sleep_is_zero():
+    """A `sleep: 0` hook is refused by API servers before 1.33, which the chart supports."""
+    spec = find(render("--set", "lifecycle.preStopSleepSeconds=0"), "Deployment")["spec"]["template"]["spec"]
+    assert "lifecycle" not in spec["containers"][0]
+    assert spec["terminationGracePeriodSeconds"] == 25 + 5
 
 
 def test_config_change_rolls_the_pods_and_nothing_else_does():

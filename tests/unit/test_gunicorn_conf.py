@@ -101,11 +101,17 @@ def test_a_frozen_redis_costs_only_the_probes(gunicorn, redis_server):
 
 
 def test_sigterm_drains_in_flight_requests(gunicorn, redis_server):
-    server = gunicorn(WEB_CONCURRENCY="1", GUNICORN_THREADS="4", SHUTDOWN_DELAY="1.5",
-                      REDIS_SOCKET_TIMEOUT="10")
+    """SIGTERM: /readyz turns 503 at once while new requests are still served
+    for SHUTDOWN_DELAY; then no new request is answered, the request still in
+    flight completes and counts, and the server exits 0 within its budget."""
+    delay, graceful = 1.5, 8
+    server = gunicorn(WEB_CONCURRENCY="1", GUNICORN_THREADS="4", SHUTDOWN_DELAY=str(delay),
+                      GRACEFUL_TIMEOUT=str(graceful), REDIS_SOCKET_TIMEOUT="10")
     assert requests.get(server.url + "/", timeout=5).status_code == 200
-    # Hold Redis writes so the next page request is in flight when SIGTERM arrives.
-    redis_server.client().execute_command("CLIENT", "PAUSE", "2500", "WRITE")
+    redis = redis_server.client()
+    # Redis holds writes, so the next visit is in flight (its INCR blocked in
+    # Redis, which says so) when SIGTERM arrives, and past the delay.
+    redis.execute_command("CLIENT", "PAUSE", str(int((delay + 2.5) * 1000)), "WRITE")
     in_flight = {}
 
     def slow_visit():
@@ -114,15 +120,28 @@ def test_sigterm_drains_in_flight_requests(gunicorn, redis_server):
 
     visitor = threading.Thread(target=slow_visit)
     visitor.start()
-    time.sleep(0.3)
+    wait_until(lambda: redis.info("clients")["blocked_clients"] == 1, timeout=5,
+               message="the visit's INCR to wait in Redis")
+    signalled = time.monotonic()
     server.process.send_signal(signal.SIGTERM)
     wait_until(lambda: requests.get(server.url + "/readyz", timeout=2).status_code == 503,
-               timeout=1.5, message="/readyz to turn 503 on SIGTERM")
+               timeout=delay, message="/readyz to turn 503 on SIGTERM")
     assert requests.get(server.url + "/healthz", timeout=2).status_code == 200
+
+    def not_answered():
+        try:
+            requests.get(server.url + "/healthz", timeout=0.5)
+            return False
+        except requests.RequestException:
+            return True
+
+    wait_until(not_answered, timeout=delay + 1.5, interval=0.1, message="new requests to go unanswered")
+    assert time.monotonic() - signalled >= delay * 0.9, "new requests were served until the delay was over"
+    assert "status" not in in_flight, "the in-flight visit was still waiting on Redis"
     visitor.join(timeout=20)
     assert in_flight["status"] == 200
     assert "<b>Visits:</b> 2" in in_flight["text"], "the in-flight visit completed and counted"
-    assert server.process.wait(timeout=30) == 0
+    assert server.process.wait(timeout=graceful + 5) == 0
 
 
 def raw_request(port: int, payload: bytes) -> int | None:
