@@ -57,6 +57,16 @@ def wait_until(predicate, timeout: float, interval: float = 0.02, message: str =
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
 
 
+def metric(text: str, name: str, **labels) -> float:
+    """The value of one series in a Prometheus exposition TEXT."""
+    wanted = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+    series = f"{name}{{{wanted}}}" if labels else name
+    for line in text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{series} not in metrics:\n{text}")
+
+
 class RedisServer:
     """A real redis-server on a free loopback port, which a test may stop and restart."""
 

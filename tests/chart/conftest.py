@@ -5,12 +5,10 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 
 from tests.conftest import ROOT, missing_prerequisite
 
-pytestmark = pytest.mark.chart
 
 CHART = ROOT / "chart"
 TOOLS = ROOT / ".tools" / "bin"

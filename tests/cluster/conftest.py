@@ -16,7 +16,6 @@ import pytest
 
 from tests.conftest import ROOT, VISITS, free_port, missing_prerequisite, wait_until
 
-pytestmark = pytest.mark.cluster
 
 TOOLS = ROOT / ".tools" / "bin"
 

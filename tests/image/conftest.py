@@ -12,7 +12,6 @@ import requests
 
 from tests.conftest import ROOT, missing_prerequisite, require_program, wait_until
 
-pytestmark = pytest.mark.image
 
 
 def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -2,7 +2,6 @@ import pytest
 
 from app.config import Settings
 from app.counter import COUNTER_KEY, CircuitBreaker, CounterUnavailable, VisitCounter
-from tests.conftest import wait_until
 
 
 class FakeClock:

@@ -14,8 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.conftest import ROOT, VISITS, wait_until
-from tests.unit.test_ops import metric
+from tests.conftest import ROOT, VISITS, metric, wait_until
 
 
 

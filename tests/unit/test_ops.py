@@ -1,5 +1,6 @@
 from app import __version__, create_app
 from app.config import Settings
+from tests.conftest import metric
 
 
 def test_healthz_never_touches_redis(client, redis_server):
@@ -27,15 +28,6 @@ def test_version_without_and_with_build_info(client, redis_server):
     built = create_app(Settings(redis_host="127.0.0.1", redis_port=redis_server.port,
                                 version="1.2.3", git_revision="0123abc"))
     assert built.test_client().get("/version").json == {"version": "1.2.3", "revision": "0123abc"}
-
-
-def metric(text: str, name: str, **labels) -> float:
-    wanted = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
-    series = f"{name}{{{wanted}}}" if labels else name
-    for line in text.splitlines():
-        if line.startswith(series + " "):
-            return float(line.rsplit(" ", 1)[1])
-    raise AssertionError(f"{series} not in metrics:\n{text}")
 
 
 def test_metrics_count_requests_errors_and_visits(client, redis_server):
