@@ -7,19 +7,25 @@ friendlyhello.name: the chart name, or nameOverride.
 
 {{/*
 friendlyhello.fullname: the prefix of every resource name; the release name
-alone when it already contains the chart name.
+alone when it already contains the chart name. Cut to 46 characters before
+any suffix is added: the Redis StatefulSet (+"-redis") must stay within the
+52 its pods' controller-revision-hash label allows, and its headless Service
+(+"-redis-headless") within the 63 of a DNS label, for any release name Helm
+accepts (53).
 */}}
 {{- define "friendlyhello.fullname" -}}
+{{- $base := "" }}
 {{- if .Values.fullnameOverride }}
-{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- $base = .Values.fullnameOverride }}
 {{- else }}
 {{- $name := default .Chart.Name .Values.nameOverride }}
 {{- if contains $name .Release.Name }}
-{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- $base = .Release.Name }}
 {{- else }}
-{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- $base = printf "%s-%s" .Release.Name $name }}
 {{- end }}
 {{- end }}
+{{- $base | trunc 46 | trimSuffix "-" }}
 {{- end }}
 
 {{/*
@@ -76,10 +82,11 @@ friendlyhello.image: the web image reference; a digest wins over the tag.
 {{- end }}
 
 {{/*
-friendlyhello.redis.fullname: the name of the Redis StatefulSet and its Services.
+friendlyhello.redis.fullname: the name of the Redis StatefulSet and its
+Services (at most 52 characters: see friendlyhello.fullname).
 */}}
 {{- define "friendlyhello.redis.fullname" -}}
-{{- printf "%s-redis" (include "friendlyhello.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- printf "%s-redis" (include "friendlyhello.fullname" .) }}
 {{- end }}
 
 {{/*
@@ -119,20 +126,59 @@ friendlyhello.redis.secretKey: the key of the password in that Secret.
 {{- end }}
 
 {{/*
-friendlyhello.redis.password: the password for the chart's own Secret. Kept
-stable: an existing Secret's value is reused (lookup) so `helm upgrade` never
-changes it; otherwise redis.auth.password, otherwise a new random one.
+friendlyhello.redis.password: the password of the chart's own Secret, in this
+order: redis.auth.password when given (so a rotation through values takes
+effect), else the value the release's Secret already holds in the cluster
+(lookup: `helm upgrade` keeps it), else a new random one. With
+redis.auth.existingSecret the chart makes no Secret and this is not used.
+Resolved once per render, so the Secret and the pods' checksums agree.
 */}}
 {{- define "friendlyhello.redis.password" -}}
+{{- if not (hasKey .Values.redis.auth "resolvedPassword") }}
+{{- $password := .Values.redis.auth.password }}
+{{- if not $password }}
 {{- $existing := lookup "v1" "Secret" .Release.Namespace (include "friendlyhello.redis.fullname" .) }}
 {{- $key := .Values.redis.auth.existingSecretPasswordKey }}
 {{- if and $existing $existing.data (hasKey $existing.data $key) }}
-{{- index $existing.data $key | b64dec }}
-{{- else if .Values.redis.auth.password }}
-{{- .Values.redis.auth.password }}
+{{- $password = index $existing.data $key | b64dec }}
 {{- else }}
-{{- randAlphaNum 32 }}
+{{- $password = randAlphaNum 32 }}
 {{- end }}
+{{- end }}
+{{- $_ := set .Values.redis.auth "resolvedPassword" $password }}
+{{- end }}
+{{- .Values.redis.auth.resolvedPassword }}
+{{- end }}
+
+{{/*
+friendlyhello.redis.passwordChecksum: a hash of the password the pods use, as
+a pod annotation: a rotation restarts the web and Redis pods together, so no
+pod keeps an old password. For redis.auth.existingSecret, the hash of that
+Secret's data where the cluster can be read (empty under `helm template`).
+*/}}
+{{- define "friendlyhello.redis.passwordChecksum" -}}
+{{- $secretName := include "friendlyhello.redis.secretName" . }}
+{{- if $secretName }}
+{{- if and .Values.redis.enabled (not .Values.redis.auth.existingSecret) }}
+{{- include "friendlyhello.redis.password" . | sha256sum }}
+{{- else }}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace $secretName }}
+{{- if and $existing $existing.data }}
+{{- index $existing.data (include "friendlyhello.redis.secretKey" .) | default "" | sha256sum }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+friendlyhello.dataChecksum: a hash of the data of the ConfigMap rendered by
+TEMPLATE (a file name under templates/): only what the pods read, so a change
+of labels or chart version restarts nothing. Call with (dict "context" $
+"template" "configmap.yaml").
+*/}}
+{{- define "friendlyhello.dataChecksum" -}}
+{{- $rendered := include (print .context.Template.BasePath "/" .template) .context | fromYaml }}
+{{- $rendered.data | toYaml | sha256sum }}
 {{- end }}
 
 {{/*

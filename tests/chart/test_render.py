@@ -2,11 +2,12 @@
 
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.chart.conftest import CHART, SCENARIOS, find, pod_specs, render
+from tests.chart.conftest import CHART, SCENARIOS, find, helm, pod_specs, render
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.chart
@@ -84,14 +85,71 @@ def test_no_prestop_hook_when_its_sleep_is_zero():
     assert spec["terminationGracePeriodSeconds"] == 25 + 5
 
 
-def test_config_change_rolls_the_pods_and_nothing_else_does():
-    def checksum(*args):
-        deployment = find(render(*args), "Deployment")
-        return deployment["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+PASSWORD = ("--set", "redis.auth.password=fixed-for-the-comparison")
 
-    assert checksum() == checksum()
-    assert checksum("--set", "app.name=Docker") != checksum()
-    assert checksum("--set", "gunicorn.threads=4") != checksum()
+
+def pod_templates(*args: str, chart: Path = CHART) -> dict[str, dict]:
+    objects = render(*PASSWORD, *args, chart=chart)
+    return {kind: find(objects, kind)["spec"]["template"] for kind in ("Deployment", "StatefulSet")}
+
+
+def test_a_chart_only_release_changes_no_pod_template(tmp_path):
+    """A NOTES fix released as a new chart version must restart nothing."""
+    bumped = tmp_path / "chart"
+    shutil.copytree(CHART, bumped)
+    chart_yaml = yaml.safe_load((bumped / "Chart.yaml").read_text())
+    chart_yaml["version"] = chart_yaml["version"] + "-bumped"
+    (bumped / "Chart.yaml").write_text(yaml.safe_dump(chart_yaml))
+    assert pod_templates(chart=bumped) == pod_templates()
+
+
+def test_config_change_rolls_only_the_pods_that_read_it():
+    def checksums(*args):
+        return {kind: template["metadata"]["annotations"]["checksum/config"]
+                for kind, template in pod_templates(*args).items()}
+
+    default = checksums()
+    assert checksums() == default
+    for web_change in (("--set", "app.name=Docker"), ("--set", "gunicorn.threads=4")):
+        changed = checksums(*web_change)
+        assert changed["Deployment"] != default["Deployment"] and changed["StatefulSet"] == default["StatefulSet"]
+    changed = checksums("--set", "redis.appendfsync=always")
+    assert changed["StatefulSet"] != default["StatefulSet"] and changed["Deployment"] == default["Deployment"]
+
+
+def test_a_password_rotation_restarts_both_workloads_together():
+    def checksums(password):
+        templates = pod_templates("--set", f"redis.auth.password={password}")
+        return {kind: t["metadata"]["annotations"]["checksum/redis-password"] for kind, t in templates.items()}
+
+    before, after = checksums("first"), checksums("second")
+    assert before["Deployment"] == before["StatefulSet"] and after["Deployment"] == after["StatefulSet"]
+    assert before["Deployment"] != after["Deployment"]
+
+
+def test_pod_labels_are_selector_labels_and_pod_labels_only():
+    templates = pod_templates("--set", "podLabels.team=counters")
+    web = templates["Deployment"]["metadata"]["labels"]
+    assert web == {"app.kubernetes.io/name": "friendlyhello", "app.kubernetes.io/instance": "rel",
+                   "app.kubernetes.io/component": "web", "team": "counters"}
+    assert "helm.sh/chart" not in templates["StatefulSet"]["metadata"]["labels"]
+
+
+def test_a_generated_secret_says_how_to_keep_it_stable_without_a_cluster():
+    result = helm("template", "rel", str(CHART), "--show-only", "templates/redis-secret.yaml")
+    assert "set redis.auth.existingSecret" in result.stdout
+
+
+@pytest.mark.parametrize("release", ["r", "a" * 40, "b" * 53, "friendlyhello-" + "c" * 39])
+def test_every_name_fits_for_any_release_name_helm_accepts(release):
+    objects = render("--set", "ingress.enabled=true", release=release)
+    for obj in objects:
+        name = obj["metadata"]["name"]
+        assert len(name) <= 63 and not name.endswith("-"), (obj["kind"], name)
+        if obj["kind"] == "StatefulSet":
+            assert len(name) <= 52, f"{name}: its pods' controller-revision-hash label needs 11 more"
+    services = [o["metadata"]["name"] for o in objects if o["kind"] == "Service"]
+    assert len(set(services)) == len(services), services
 
 
 def test_redis_statefulset():

@@ -95,7 +95,7 @@ def pytest_runtest_makereport(item, call):
 def dump_namespace(name: str) -> str:
     parts = []
     for args in (("get", "events", "--sort-by=.lastTimestamp"), ("describe", "pods"),
-                 ("logs", "--all-containers", "--prefix", "--tail=60", "-l", "app.kubernetes.io/part-of=friendlyhello")):
+                 ("logs", "--all-containers", "--prefix", "--tail=60", "-l", "app.kubernetes.io/name=friendlyhello")):
         result = kubectl("-n", name, *args, check=False, timeout=60)
         parts.append(f"--- kubectl {' '.join(args)}\n{result.stdout}{result.stderr}")
     return "\n".join(parts)
