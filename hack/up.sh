@@ -15,9 +15,14 @@ images=$("$root/hack/cluster-images.sh")
 values=()
 for value in $images; do values+=(--set "$value"); done
 
-log "helm upgrade --install $RELEASE_NAME (namespace $RELEASE_NAMESPACE)"
+# The namespace enforces the restricted Pod Security profile the chart meets.
+kubectl --context "$context" create namespace "$RELEASE_NAMESPACE" --dry-run=client -o yaml \
+  | kubectl --context "$context" apply -f - >/dev/null
+kubectl --context "$context" label namespace "$RELEASE_NAMESPACE" --overwrite \
+  pod-security.kubernetes.io/enforce=restricted >/dev/null
+log "helm upgrade --install $RELEASE_NAME (namespace $RELEASE_NAMESPACE, Pod Security: restricted)"
 helm upgrade --install "$RELEASE_NAME" "$root/chart" --kube-context "$context" \
-  --namespace "$RELEASE_NAMESPACE" --create-namespace \
+  --namespace "$RELEASE_NAMESPACE" \
   "${values[@]}" \
   --wait --timeout 5m >/dev/null
 kubectl --context "$context" -n "$RELEASE_NAMESPACE" rollout status "deployment/$RELEASE_NAME" --timeout=2m >/dev/null

@@ -158,7 +158,9 @@ def test_redis_statefulset():
     spec = statefulset["spec"]
     container = spec["template"]["spec"]["containers"][0]
     assert container["image"] == versions_env()["REDIS_IMAGE"]
-    assert container["args"][:2] == ["/etc/redis/redis.conf", "--requirepass"]
+    (script,) = container["args"]
+    assert "--requirepass" not in script and "$(REDIS_PASSWORD)" not in script, "no password on argv"
+    assert "exec redis-server /etc/redis/redis.conf - <<EOF" in script
     env = {item["name"]: item for item in container["env"]}
     assert env["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "rel-friendlyhello-redis"
     assert env["REDISCLI_AUTH"]["value"] == "$(REDIS_PASSWORD)", "probes authenticate"
@@ -170,7 +172,9 @@ def test_redis_statefulset():
     assert spec["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
     config = find(objects, "ConfigMap", "redis")["data"]["redis.conf"]
     for line in ("appendonly yes", "appendfsync everysec", 'rename-command FLUSHALL ""',
-                 'rename-command FLUSHDB ""', 'rename-command DEBUG ""', 'rename-command CONFIG ""'):
+                 'rename-command FLUSHDB ""', 'rename-command DEBUG ""', 'rename-command CONFIG ""',
+                 'rename-command EVAL ""', 'rename-command EVALSHA ""', 'rename-command SCRIPT ""',
+                 'rename-command FUNCTION ""'):
         assert line in config.splitlines()
 
 
