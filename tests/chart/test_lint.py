@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.chart.conftest import CHART, SCENARIOS, helm, tool
-from tests.conftest import ROOT, require_program
+from tests.conftest import ROOT, missing_prerequisite, require_program
 
 pytestmark = pytest.mark.chart
 
@@ -18,6 +18,17 @@ pytestmark = pytest.mark.chart
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[p.name for p in SCENARIOS])
 def test_helm_lint_strict(scenario):
     result = helm("lint", "--strict", str(CHART), "-f", str(scenario), check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[p.name for p in SCENARIOS])
+def test_helm3_lint_strict(scenario):
+    """The chart supports Helm 3 as well (most users still run it)."""
+    helm3 = ROOT / ".tools/helm3/helm"
+    if not helm3.exists():
+        missing_prerequisite("Helm 3 is not installed in .tools/helm3 (make tool-helm3)")
+    result = subprocess.run([str(helm3), "lint", "--strict", str(CHART), "-f", str(scenario)],
+                            capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 chart(s) failed" in result.stdout
 
