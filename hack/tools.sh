@@ -186,9 +186,10 @@ install_checkov() {
 
 # ct's lint reads its chart schema and yamllint rules from files of its module.
 install_ct_config() {
-  local etc="$root/.tools/etc/ct/$CHART_TESTING_VERSION" dir
+  local etc="$root/.tools/etc/ct/$CHART_TESTING_VERSION" dir info
   [ ! -f "$etc/lintconf.yaml" ] || return 0
-  read -r dir _ <<<"$(module_info "github.com/helm/chart-testing/v3@$CHART_TESTING_VERSION" | head -n 1)"
+  info=$(module_info "github.com/helm/chart-testing/v3@$CHART_TESTING_VERSION")
+  read -r dir _ <<<"$(head -n 1 <<<"$info")"
   mkdir -p "$etc"
   cp "$dir/etc/chart_schema.yaml" "$dir/etc/lintconf.yaml" "$etc/"
   chmod u+w "$etc"/*
