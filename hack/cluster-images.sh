@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the web image, makes both images available to the kind cluster, and
 # prints the `helm --set` values (one per line) that point the chart at them.
-# The Redis stand-in (where no registry answers) is loaded too; the public
-# Redis image is left for the node to pull.
+# Redis is loaded into the nodes as well, whether pulled here (from REDIS_IMAGE,
+# which may name a mirror the nodes cannot reach) or the local stand-in.
 # usage: hack/cluster-images.sh
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -13,8 +13,6 @@ load_into_cluster "$image"
 echo "image.repository=${image%:*}"
 echo "image.tag=${image##*:}"
 redis=$("$root/hack/redis-image.sh")
-if [ "$redis" != "$REDIS_IMAGE" ]; then
-  load_into_cluster "$redis"
-  echo "redis.image.repository=${redis%:*}"
-  echo "redis.image.tag=${redis##*:}"
-fi
+load_into_cluster "$redis"
+echo "redis.image.repository=${redis%:*}"
+echo "redis.image.tag=${redis##*:}"

@@ -13,10 +13,10 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.cluster
 
 # Under HOME, what the project may write: Go's and pip's caches, its own cache,
-# and the kubeconfig kind writes its context into (with kubectl's and Helm's
-# caches beside it, which those tools keep for any cluster).
+# and the kubeconfig kind writes its context into; beside them the state the
+# clients keep for any use (kubectl's and Helm's caches, BuildKit's node id).
 ALLOWED = re.compile(r"^(\.cache/(go-build|pip|friendlyhello|helm)|go/pkg/mod|\.kube/(config|cache)"
-                     r"|\.config/helm|\.local/share/helm)(/|$)")
+                     r"|\.config/helm|\.local/share/helm|\.docker/\.buildNodeID)(/|$)")
 
 
 def go_env(name: str) -> str:
