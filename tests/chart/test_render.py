@@ -330,3 +330,30 @@ def test_egress_to_an_external_redis_is_its_port_and_can_be_left_open():
     open_egress = render("--set", "networkPolicy.egress.enabled=false")
     for policy in (o for o in open_egress if o["kind"] == "NetworkPolicy"):
         assert policy["spec"]["policyTypes"] == ["Ingress"] and "egress" not in policy["spec"]
+
+
+def test_operator_knobs_reach_the_pods():
+    objects = render("--set", "priorityClassName=web-high", "--set", "redis.priorityClassName=redis-critical",
+                     "--set", "extraEnvFrom[0].secretRef.name=extra", "--set", "resources.limits.ephemeral-storage=1Gi",
+                     "--set", "redis.persistence.existingClaim=kept-data")
+    web = find(objects, "Deployment")["spec"]["template"]["spec"]
+    assert web["priorityClassName"] == "web-high"
+    assert {"secretRef": {"name": "extra"}} in web["containers"][0]["envFrom"]
+    assert web["containers"][0]["resources"]["limits"]["ephemeral-storage"] == "1Gi"
+    redis = find(objects, "StatefulSet")["spec"]
+    assert redis["template"]["spec"]["priorityClassName"] == "redis-critical"
+    assert "volumeClaimTemplates" not in redis
+    volumes = {v["name"]: v for v in redis["template"]["spec"]["volumes"]}
+    assert volumes["data"]["persistentVolumeClaim"]["claimName"] == "kept-data"
+    defaults = find(render(), "Deployment")["spec"]["template"]["spec"]
+    assert "priorityClassName" not in defaults
+
+
+def test_topology_spread_is_across_nodes_unless_given():
+    default = find(render(), "Deployment")["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    assert [(c["topologyKey"], c["whenUnsatisfiable"]) for c in default] == [("kubernetes.io/hostname", "ScheduleAnyway")]
+    given = find(render("--set", "topologySpreadConstraints[0].maxSkew=1",
+                        "--set", "topologySpreadConstraints[0].topologyKey=topology.kubernetes.io/zone",
+                        "--set", "topologySpreadConstraints[0].whenUnsatisfiable=DoNotSchedule"),
+                 "Deployment")["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    assert given == [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule"}]
