@@ -357,3 +357,19 @@ def test_topology_spread_is_across_nodes_unless_given():
                         "--set", "topologySpreadConstraints[0].whenUnsatisfiable=DoNotSchedule"),
                  "Deployment")["spec"]["template"]["spec"]["topologySpreadConstraints"]
     assert given == [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule"}]
+
+
+def test_probe_timings_and_service_monitor_labels_are_set_from_values():
+    web = find(render("--set", "probes.liveness.periodSeconds=20", "--set", "probes.readiness.failureThreshold=3"),
+               "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert web["livenessProbe"]["periodSeconds"] == 20 and web["readinessProbe"]["failureThreshold"] == 3
+    monitor = find(render("--set", "metrics.serviceMonitor.enabled=true",
+                          "--set", "metrics.serviceMonitor.labels.release=kube-prometheus-stack",
+                          "--api-versions", "monitoring.coreos.com/v1/ServiceMonitor"), "ServiceMonitor")
+    assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+
+
+def test_a_service_monitor_without_its_crd_is_said_not_silent():
+    notes = helm("install", "rel", str(CHART), "--dry-run", "--namespace", "ns",
+                 "--set", "metrics.serviceMonitor.enabled=true").stdout
+    assert "No ServiceMonitor was created" in notes
