@@ -18,8 +18,8 @@ pytestmark = pytest.mark.cluster
 
 # Connects to HOST:PORT once and prints how it went: open, refused or timeout.
 PROBE_SCRIPT = r"""
-import os, socket, json
-host, port = os.environ["HOST"], int(os.environ["PORT"])
+import os, socket, json, sys
+host, port = (sys.argv[1], int(sys.argv[2])) if len(sys.argv) > 2 else (os.environ["HOST"], int(os.environ["PORT"]))
 try:
     socket.create_connection((host, port), timeout=5).close(); outcome = "open"
 except ConnectionRefusedError:
@@ -47,8 +47,9 @@ def probe(core, namespace: str, image: str, name: str, host: str, port: int, lab
 def probe_from_web_pod(release, core, host: str, port: int) -> str:
     """The same probe, run inside a live web pod (it carries the web labels)."""
     pod = release.web_pods(core)[0].metadata.name
-    result = kubectl("-n", release.namespace, "exec", pod, "--", "env", f"HOST={host}", f"PORT={port}",
-                     "python", "-c", PROBE_SCRIPT, timeout=60)
+    # The image has no shell and no env: host and port go as arguments.
+    result = kubectl("-n", release.namespace, "exec", pod, "--", "python", "-c", PROBE_SCRIPT, host, str(port),
+                     timeout=60)
     (line,) = [line for line in result.stdout.splitlines() if line.startswith("PROBE ")]
     return json.loads(line[len("PROBE "):])["outcome"]
 
