@@ -123,6 +123,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--outage-duration", type=int, default=5)
     parser.add_argument("--sweep", action="store_true", help="compare gunicorn worker/thread counts")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit 1 when a speed target is missed too (by default only when a check of "
+                             "correctness fails: a lost visit, an error while Redis is away)")
     args = parser.parse_args()
     for program in ("wrk", "redis-server", "redis-cli"):
         if shutil.which(program) is None:
@@ -184,21 +187,23 @@ def main() -> int:
         print(f"{result.label:52} {result.requests_per_second:9.0f} {result.p50_ms:8.2f} "
               f"{result.p99_ms:8.2f} {result.non_2xx:8d}")
     d = results["d"]
-    checks = []
+    speed, correctness = [], []
     print()
     for key, target in TARGETS.items():
         ratio = d.requests_per_second / results[key].requests_per_second
-        checks.append((f"(d)/({key}) = {ratio:.2f}x", ratio >= target, f">= {target}x"))
-    checks.append((f"(d) p99 = {d.p99_ms:.2f} ms", d.p99_ms <= P99_TARGET_MS, f"<= {P99_TARGET_MS} ms"))
-    checks.append((f"(d) p99 with Redis stopped = {outage.p99_ms:.2f} ms",
-                   outage.p99_ms <= OUTAGE_P99_TARGET_MS and outage.non_2xx == 0,
-                   f"<= {OUTAGE_P99_TARGET_MS} ms, all 200"))
+        speed.append((f"(d)/({key}) = {ratio:.2f}x", ratio >= target, f">= {target}x"))
+    speed.append((f"(d) p99 = {d.p99_ms:.2f} ms", d.p99_ms <= P99_TARGET_MS, f"<= {P99_TARGET_MS} ms"))
+    speed.append((f"(d) p99 with Redis stopped = {outage.p99_ms:.2f} ms", outage.p99_ms <= OUTAGE_P99_TARGET_MS,
+                  f"<= {OUTAGE_P99_TARGET_MS} ms"))
+    correctness.append((f"(d) with Redis stopped: {outage.non_2xx} answers not 200", outage.non_2xx == 0,
+                        "all 200"))
     # wrk stops mid-flight: requests it sent but never read may have counted too.
-    checks.append((f"(d) Redis counter {counted} vs 200 responses {d.ok} (sent {d.sent})",
-                   d.ok <= counted <= d.sent, "200s <= counter <= sent: no visit lost"))
-    for text, passed, target in checks:
+    correctness.append((f"(d) Redis counter {counted} vs 200 responses {d.ok} (sent {d.sent})",
+                        d.ok <= counted <= d.sent, "200s <= counter <= sent: no visit lost"))
+    for text, passed, target in speed + correctness:
         print(f"  {'ok  ' if passed else 'MISS'}  {text:58} target {target}")
-    return 0 if all(passed for _, passed, _ in checks) else 1
+    failed = [text for text, passed, _ in correctness + (speed if args.strict else []) if not passed]
+    return 1 if failed else 0
 
 
 SWEEP = [("2", "1"), ("2", "4"), ("2", "8"), ("2", "16"), ("3", "4"), ("4", "2")]

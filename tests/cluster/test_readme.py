@@ -211,11 +211,9 @@ def make_lint(reader: Reader, command: str) -> None:
 
 
 def make_bench(reader: Reader, command: str) -> None:
-    # bench/run.py exits 1 when a speed target is missed (make then says
-    # "Error 1" and exits 2); what must hold is that it ran every contender
-    # and lost no visit.
-    output = reader.run(command, timeout=900, ok_codes=(0, 2))
-    assert "Error" not in output or "[Makefile" in output and "bench] Error 1" in output, output[-2000:]
+    # A missed speed target is a printed result; a run that fails (a crash, a
+    # lost visit, an error while Redis is away) fails here.
+    output = reader.run(command, timeout=900)
     assert re.search(r"^\s+ok\s+\(d\) Redis counter .* no visit lost$", output, re.M), output[-2000:]
 
 
