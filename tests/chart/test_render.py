@@ -373,3 +373,15 @@ def test_a_service_monitor_without_its_crd_is_said_not_silent():
     notes = helm("install", "rel", str(CHART), "--dry-run", "--namespace", "ns",
                  "--set", "metrics.serviceMonitor.enabled=true").stdout
     assert "No ServiceMonitor was created" in notes
+
+
+def test_the_ingress_routes_the_page_and_the_api_but_not_metrics():
+    ingress = find(render("--set", "ingress.enabled=true", "--set", "ingress.host=fh.example.test"), "Ingress")
+    paths = [(p["path"], p["pathType"]) for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]]
+    assert paths == [("/", "Exact"), ("/api/", "Prefix")]
+
+    def routed(url_path):
+        return any(url_path == path if kind == "Exact" else url_path.startswith(path) for path, kind in paths)
+
+    assert routed("/") and routed("/api/visits")
+    assert not any(routed(path) for path in ("/metrics", "/healthz", "/readyz", "/version"))
