@@ -151,3 +151,12 @@ def test_docker_stop_drains_and_exits_zero(image, redis_image, run_container, ne
     assert result["status"] == 200 and "<b>Visits:</b> 2" in result["text"]
     assert web.inspect()["State"]["ExitCode"] == 0
     assert stop_seconds < 20, f"docker stop took {stop_seconds:.1f}s: the grace period ran out"
+
+
+def test_the_redis_image_run_here_is_the_pinned_line(redis_image):
+    """The stand-in (where no registry answers) runs the same Redis major.minor
+    as the pinned public image; so does that image where it is pulled."""
+    pinned = re.search(r"^REDIS_IMAGE=redis:(\d+)\.(\d+)\.", (ROOT / "hack/versions.env").read_text(), re.M)
+    output = docker("run", "--rm", redis_image, "redis-server", "--version").stdout
+    running = re.search(r"v=(\d+)\.(\d+)\.", output)
+    assert running and running.groups() == pinned.groups(), f"{redis_image}: {output}"
