@@ -3,7 +3,8 @@
 # The node image is KIND_NODE_IMAGE where it is here or can be pulled; only
 # where no registry can be reached (or AIRGAP=1), the one
 # hack/airgap/node-image.sh builds. Any other pull failure stops it. The kubeconfig context is
-# kind-$CLUSTER_NAME in the default kubeconfig.
+# kind-$CLUSTER_NAME in the default kubeconfig. The nodes are those of
+# k8s/kind-cluster.yaml, or of the file KIND_CLUSTER_CONFIG names.
 # usage: hack/cluster.sh up|delete|node-image
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -35,7 +36,7 @@ up() {
     # leaves them stopped), on the node image wanted now, with the nodes that
     # k8s/kind-cluster.yaml lists.
     local wanted_nodes running_nodes
-    wanted_nodes=$(grep -cE '^[[:space:]]*- role:' "$root/k8s/kind-cluster.yaml")
+    wanted_nodes=$(grep -cE '^[[:space:]]*- role:' "${KIND_CLUSTER_CONFIG:-$root/k8s/kind-cluster.yaml}")
     running_nodes=$(kind get nodes --name "$CLUSTER_NAME" | xargs -r docker inspect -f '{{.State.Running}} {{.Config.Image}}' 2>/dev/null \
       | grep -cxF "true $image" || true)
     if [ "$(docker inspect -f '{{.State.Running}} {{.Config.Image}}' "$node" 2>/dev/null)" = "true $image" ] \

@@ -10,10 +10,12 @@ this) shows the need:
     negative OOMScoreAdjust or an unlimited open-files limit it cannot get;
   - an open-files hard limit below what kind's units ask for: the same cap.
 usage: python hack/kind_config.py HOST_FILES_DIR NODE_IMAGE > config.yaml
+       (KIND_CLUSTER_CONFIG: another cluster config than k8s/kind-cluster.yaml)
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -60,7 +62,7 @@ def main() -> int:
     host_dir = Path(sys.argv[1]).resolve()
     cgroup, bounding, open_files = docker_host(sys.argv[2])
     host_dir.mkdir(parents=True, exist_ok=True)
-    config = yaml.safe_load((ROOT / "k8s/kind-cluster.yaml").read_text())
+    config = yaml.safe_load(Path(os.environ.get("KIND_CLUSTER_CONFIG", ROOT / "k8s/kind-cluster.yaml")).read_text())
     mounts, kubeadm_patches, containerd_patches, unit_lines = [], [], [], []
 
     if cgroup == 1:
