@@ -119,11 +119,16 @@ def redis_server(tmp_path):
     server.stop()
 
 
-@pytest.fixture
-def settings(redis_server):
+def settings_for(server: "RedisServer", **overrides):
+    """The app's Settings for SERVER (a real redis-server), with OVERRIDES."""
     from app.config import Settings
 
-    return Settings(redis_host="127.0.0.1", redis_port=redis_server.port)
+    return Settings(redis_host="127.0.0.1", redis_port=server.port, **overrides)
+
+
+@pytest.fixture
+def settings(redis_server):
+    return settings_for(redis_server)
 
 
 @pytest.fixture

@@ -120,7 +120,8 @@ def namespace(request, core):
 class Release:
     def __init__(self, namespace: str, image_values: list[str], name: str = "rel"):
         self.namespace, self.name, self.image_values = namespace, name, image_values
-        self.fullname = f"{name}-friendlyhello"
+        # As the chart's friendlyhello.fullname: cut to 46 before any suffix.
+        self.fullname = f"{name}-friendlyhello"[:46].rstrip("-")
         self.service = self.fullname
 
     def install(self, *args: str, wait: bool = True, check: bool = True) -> subprocess.CompletedProcess:
@@ -280,3 +281,18 @@ def restarts(pods) -> int:
 
 def elapsed_since(started: float) -> float:
     return time.monotonic() - started
+
+
+def redis_count(release) -> int:
+    """The visit count in the release's Redis, read inside its pod."""
+    result = kubectl("-n", release.namespace, "exec", f"{release.fullname}-redis-0", "--",
+                     "redis-cli", "-h", "127.0.0.1", "get", "counter")
+    return int(result.stdout.strip() or 0)
+
+
+def wait_for_traffic(release, since: int | None = None, visits: int = 20) -> None:
+    """Until a client's visits are being counted (VISITS more than SINCE, or
+    than now): a disruption then meets traffic in flight."""
+    start = redis_count(release) if since is None else since
+    wait_until(lambda: redis_count(release) >= start + visits, timeout=60, interval=0.5,
+               message="the client's visits to be counted")

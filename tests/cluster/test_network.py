@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.cluster.conftest import client_pod, kubectl, restricted_pod, web_image
+from tests.cluster.conftest import client_pod, kubectl, redis_count, restricted_pod, web_image
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.cluster
@@ -122,12 +122,6 @@ class ReadyWebPods(threading.Thread):
 def drain(node: str) -> str:
     return kubectl("drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=180s",
                    timeout=240).stdout
-
-
-def redis_count(release) -> int:
-    result = kubectl("-n", release.namespace, "exec", f"{release.fullname}-redis-0", "--",
-                     "redis-cli", "-h", "127.0.0.1", "get", "counter")
-    return int(result.stdout.strip() or 0)
 
 
 def page_is_degraded(release, core) -> bool:

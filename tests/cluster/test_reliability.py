@@ -4,10 +4,11 @@ import time
 
 import pytest
 
-from tests.cluster.conftest import client_pod, elapsed_since, kubectl, restarts, web_image
+from tests.cluster.conftest import client_pod, elapsed_since, kubectl, restarts, wait_for_traffic, web_image
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.cluster
+
 
 
 def test_redis_restart_degrades_then_continues_the_count(release, core, image_values):
@@ -25,7 +26,7 @@ def test_redis_restart_degrades_then_continues_the_count(release, core, image_va
     traffic = client_pod(core, release.namespace, image, "during", f"http://{release.service}/",
                          SECONDS_=60, PAUSE=0.05)
     traffic.wait_running()
-    time.sleep(3)
+    wait_for_traffic(release, last_count)
     kubectl("-n", release.namespace, "delete", "pod", f"{release.fullname}-redis-0", "--wait=false")
     result = traffic(timeout=180)
     print(f"during the Redis restart: {result['requests']} requests, statuses {result['statuses']}")
@@ -47,7 +48,7 @@ def test_zero_downtime_rolling_upgrade(release, core, image_values):
     traffic = client_pod(core, release.namespace, web_image(image_values), "rollout-client",
                          f"http://{release.service}/", SECONDS_=75, PAUSE=0.005)
     traffic.wait_running()
-    time.sleep(2)
+    wait_for_traffic(release)
     started = time.monotonic()
     release.install("--set", "podAnnotations.rollout=second")
     print(f"helm upgrade --wait took {elapsed_since(started):.1f}s")
@@ -68,7 +69,7 @@ def test_killed_web_pod_does_not_interrupt_the_service(release, core, api, image
     traffic = client_pod(core, release.namespace, web_image(image_values), "kill-client",
                          f"http://{release.service}/", SECONDS_=25, PAUSE=0.02)
     traffic.wait_running()
-    time.sleep(3)
+    wait_for_traffic(release)
     kubectl("-n", release.namespace, "delete", "pod", victim, "--grace-period=0", "--force")
     result = traffic(timeout=120)
     print(f"web pod killed: {result['requests']} requests, statuses {result['statuses']}")

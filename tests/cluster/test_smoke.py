@@ -4,7 +4,7 @@
 import pytest
 import requests
 
-from tests.cluster.conftest import client_pod, port_forward, web_image
+from tests.cluster.conftest import Release, client_pod, port_forward, visit_count, web_image
 from tests.conftest import HOSTNAME, VISITS, wait_until
 
 pytestmark = pytest.mark.cluster
@@ -53,3 +53,15 @@ def test_load_balancing_over_all_replicas_with_one_counter(release, core, image_
     assert set(result["hosts"]) == pods, result["hosts"]
     visits = result["visits"]
     assert visits == sorted(visits) and len(set(visits)) == 120, "one shared counter, every visit counted once"
+
+
+def test_the_longest_release_name_helm_accepts_installs_and_serves(namespace, image_values, core, apps):
+    """53 characters: every name the chart derives still fits (the StatefulSet's
+    pods need 52 for their controller-revision-hash label, Services 63)."""
+    release = Release(namespace, image_values, name="r" * 53)
+    release.install()
+    assert len(release.fullname) == 46 and len(f"{release.fullname}-redis-headless") <= 63
+    statefulset = apps.read_namespaced_stateful_set(f"{release.fullname}-redis", namespace)
+    assert statefulset.status.ready_replicas == 1
+    with port_forward(namespace, f"service/{release.service}", 80) as url:
+        assert wait_until(lambda: visit_count(url), timeout=30, interval=0.5, message="a counted visit")

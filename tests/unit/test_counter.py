@@ -1,7 +1,7 @@
 import pytest
 
-from app.config import Settings
 from app.counter import COUNTER_KEY, CircuitBreaker, CounterUnavailable, VisitCounter
+from tests.conftest import settings_for
 
 
 class FakeClock:
@@ -105,9 +105,7 @@ def test_an_unexpected_error_during_a_probe_does_not_stick_the_counter_open(cloc
 
 @pytest.fixture
 def counter(redis_server):
-    settings = Settings(redis_host="127.0.0.1", redis_port=redis_server.port,
-                        redis_backoff_initial=0.1, redis_backoff_max=0.5)
-    return VisitCounter.from_settings(settings)
+    return VisitCounter.from_settings(settings_for(redis_server, redis_backoff_initial=0.1, redis_backoff_max=0.5))
 
 
 def test_increment_returns_the_value_incr_returned(counter, redis_server):
@@ -127,8 +125,8 @@ def test_a_frozen_redis_is_asked_once_then_only_by_probes(redis_server, clock):
     calls that reached Redis are the ones that reported an error."""
     errors = []
     counter = VisitCounter.from_settings(
-        Settings(redis_host="127.0.0.1", redis_port=redis_server.port, redis_socket_timeout=0.2,
-                 redis_backoff_initial=0.25, redis_backoff_max=1.0), on_error=errors.append)
+        settings_for(redis_server, redis_socket_timeout=0.2, redis_backoff_initial=0.25, redis_backoff_max=1.0),
+        on_error=errors.append)
     counter.breaker._clock = clock
     assert counter.increment() == 1
     redis_server.freeze()
@@ -156,11 +154,11 @@ def test_wrong_password_disables_the_counter(tmp_path):
     server = RedisServer(tmp_path, password="right").start()
     try:
         wrong = VisitCounter.from_settings(
-            Settings(redis_host="127.0.0.1", redis_port=server.port, redis_password="wrong"))
+            settings_for(server, redis_password="wrong"))
         with pytest.raises(CounterUnavailable):
             wrong.increment()
         right = VisitCounter.from_settings(
-            Settings(redis_host="127.0.0.1", redis_port=server.port, redis_password="right"))
+            settings_for(server, redis_password="right"))
         assert right.increment() == 1
     finally:
         server.stop()
@@ -169,7 +167,7 @@ def test_wrong_password_disables_the_counter(tmp_path):
 def test_errors_and_values_are_reported(redis_server):
     errors, values = [], []
     counter = VisitCounter.from_settings(
-        Settings(redis_host="127.0.0.1", redis_port=redis_server.port),
+        settings_for(redis_server),
         on_error=errors.append, on_value=values.append)
     counter.increment()
     counter.increment()

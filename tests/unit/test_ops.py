@@ -1,6 +1,5 @@
 from app import __version__, create_app
-from app.config import Settings
-from tests.conftest import metric
+from tests.conftest import metric, settings_for
 
 
 def test_healthz_never_touches_redis(client, redis_server):
@@ -25,8 +24,7 @@ def test_readyz_is_503_while_draining(app, client):
 
 def test_version_without_and_with_build_info(client, redis_server):
     assert client.get("/version").json == {"version": __version__, "revision": None}
-    built = create_app(Settings(redis_host="127.0.0.1", redis_port=redis_server.port,
-                                version="1.2.3", git_revision="0123abc"))
+    built = create_app(settings_for(redis_server, version="1.2.3", git_revision="0123abc"))
     assert built.test_client().get("/version").json == {"version": "1.2.3", "revision": "0123abc"}
 
 

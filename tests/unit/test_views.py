@@ -3,7 +3,7 @@ import io
 import pytest
 
 from app import create_app
-from app.config import Settings
+from tests.conftest import settings_for
 
 
 def test_page_counts_each_visit(client, redis_server):
@@ -17,7 +17,7 @@ def test_page_counts_each_visit(client, redis_server):
 def test_page_shows_name_and_host(redis_server):
     import socket
 
-    app = create_app(Settings(name="Docker", redis_host="127.0.0.1", redis_port=redis_server.port))
+    app = create_app(settings_for(redis_server, name="Docker"))
     page = app.test_client().get("/")
     assert "<h3>Hello Docker!</h3>" in page.text
     assert f"<b>Hostname:</b> {socket.gethostname()}<br/>" in page.text
@@ -30,7 +30,7 @@ def test_page_shows_name_and_host(redis_server):
     ('"quoted" & amp', "&#34;quoted&#34; &amp; amp"),
 ])
 def test_name_is_escaped(redis_server, name, escaped):
-    app = create_app(Settings(name=name, redis_host="127.0.0.1", redis_port=redis_server.port))
+    app = create_app(settings_for(redis_server, name=name))
     page = app.test_client().get("/")
     assert f"<h3>Hello {escaped}!</h3>" in page.text
     assert name not in page.text
@@ -102,8 +102,7 @@ def test_request_id(client, incoming, echoed):
 
 def test_forwarded_headers_are_trusted_only_when_configured(redis_server):
     def remote_of(hops):
-        app = create_app(Settings(redis_host="127.0.0.1", redis_port=redis_server.port,
-                                  proxy_hops=hops))
+        app = create_app(settings_for(redis_server, proxy_hops=hops))
         seen = {}
 
         @app.get("/whoami")
