@@ -64,26 +64,50 @@ def other_namespace(core):
     core.delete_namespace(name)
 
 
+# A policy engine programs a change some moments after the API has it (new
+# pods' addresses, new or removed policies): a probe is repeated until its
+# answer settles, and fails when it never does.
+POLICY_SETTLES_SECONDS = 60
+
+
+def settles(check, expected: tuple[str, ...], what: str) -> str:
+    outcomes = []
+
+    def answered():
+        outcomes.append(check(len(outcomes)))
+        return outcomes[-1] in expected
+
+    try:
+        wait_until(answered, timeout=POLICY_SETTLES_SECONDS, interval=1, message=what)
+    except AssertionError:
+        raise AssertionError(f"{what}: never {expected}, got {outcomes}") from None
+    return outcomes[-1]
+
+
 def test_only_web_pods_reach_redis_and_web_pods_reach_only_dns_and_redis(release, core, image_values,
                                                                          other_namespace):
     release.install()
     image = web_image(image_values)
     redis = f"{release.fullname}-redis.{release.namespace}.svc.cluster.local"
-    blocked = ("timeout", "refused")
+    api = "kubernetes.default.svc.cluster.local"
+    blocked, opened = ("timeout", "refused"), ("open",)
 
-    assert probe_from_web_pod(release, core, redis, 6379) == "open"
+    def outsider(namespace, tag):
+        return lambda attempt: probe(core, namespace, image, f"{tag}-{attempt}", redis, 6379)
+
+    settles(lambda _: probe_from_web_pod(release, core, redis, 6379), opened, "a web pod opens Redis")
     assert "counter path ok" in release.test(), "the helm test pod reaches Redis through the web pods"
-    assert probe(core, release.namespace, image, "outsider", redis, 6379) in blocked
-    assert probe(core, other_namespace, image, "other-ns", redis, 6379) in blocked
+    settles(outsider(release.namespace, "outsider"), blocked, "a pod without the web labels is kept from Redis")
+    settles(outsider(other_namespace, "other-ns"), blocked, "a pod of another namespace is kept from Redis")
     # Egress: the web pods resolve names and reach Redis (above), and nothing else.
-    assert probe_from_web_pod(release, core, "kubernetes.default.svc.cluster.local", 443) in blocked
+    settles(lambda _: probe_from_web_pod(release, core, api, 443), blocked, "a web pod is kept from the API")
 
     # The same probes with the policies off: if these did not open, the
     # refusals above would prove nothing about the policy engine.
     release.install("--set", "networkPolicy.enabled=false")
-    assert probe(core, release.namespace, image, "outsider-open", redis, 6379) == "open"
-    assert probe(core, other_namespace, image, "other-ns-open", redis, 6379) == "open"
-    assert probe_from_web_pod(release, core, "kubernetes.default.svc.cluster.local", 443) == "open"
+    settles(outsider(release.namespace, "outsider-open"), opened, "with no policy, the outsider opens Redis")
+    settles(outsider(other_namespace, "other-ns-open"), opened, "with no policy, another namespace opens Redis")
+    settles(lambda _: probe_from_web_pod(release, core, api, 443), opened, "with no policy, a web pod opens the API")
 
 
 def schedulable_workers(core) -> list[str]:

@@ -133,6 +133,9 @@ def test_make_cluster_pulls_the_node_image_and_builds_nothing(registry, tmp_path
     project_config = yaml.safe_load((ROOT / "k8s/kind-cluster.yaml").read_text())
     config = tmp_path / "one-node.yaml"
     config.write_text(yaml.safe_dump({**project_config, "nodes": [{"role": "control-plane"}]}))
+    # kind makes a new cluster the kubeconfig's current context, and deleting
+    # it leaves none: the suite's own cluster is made current again after.
+    previous = script("kubectl", "config", "current-context").stdout.strip()
     try:
         result = script("make", "cluster", f"KIND_NODE_IMAGE={node}", f"CLUSTER_NAME={cluster}",
                         env={"NODE_CACHE": str(node_cache), "KIND_CLUSTER_CONFIG": str(config)}, timeout=900)
@@ -148,7 +151,10 @@ def test_make_cluster_pulls_the_node_image_and_builds_nothing(registry, tmp_path
     finally:
         deleted = script("hack/cluster.sh", "delete", env={"CLUSTER_NAME": cluster}, timeout=300)
         docker("rmi", node, check=False)
+        if previous:
+            script("kubectl", "config", "use-context", previous)
     assert deleted.returncode == 0, deleted.stderr
+    assert script("kubectl", "config", "current-context").stdout.strip() == previous
 
 
 def test_a_tag_the_registry_lacks_stops_at_once_and_builds_nothing(registry, tmp_path):
