@@ -74,3 +74,23 @@ def test_upgrades_keep_the_redis_password(release, core):
     release.install("--set", "app.name=Again")
     assert password() == first
     assert "counter path ok" in release.test(), "web and Redis still agree on the password"
+
+
+def test_a_password_rotation_through_values_restarts_both_workloads_and_counts_on(release, core):
+    """The new password reaches Redis and every web pod together (a checksum of
+    it on both pod templates), so the page counts again, from where it was."""
+    from tests.cluster.conftest import port_forward, visit_count
+    from tests.conftest import wait_until
+
+    release.install("--set", "redis.auth.password=first-password")
+    before = {pod.metadata.uid for pod in release.web_pods(core)} | {release.redis_pod(core).metadata.uid}
+    with port_forward(release.namespace, f"service/{release.service}", 80) as url:
+        counted = wait_until(lambda: visit_count(url), timeout=30, interval=0.5, message="a counted visit")
+    release.install("--set", "redis.auth.password=second-password")
+    after = {pod.metadata.uid for pod in release.web_pods(core)} | {release.redis_pod(core).metadata.uid}
+    assert not before & after, "every web pod and the Redis pod were replaced"
+    secret = core.read_namespaced_secret(f"{release.fullname}-redis", release.namespace)
+    assert base64.b64decode(secret.data["redis-password"]) == b"second-password"
+    with port_forward(release.namespace, f"service/{release.service}", 80) as url:
+        again = wait_until(lambda: visit_count(url), timeout=60, interval=0.5, message="the page to count again")
+    assert again > counted, "the count went on from where it was"
