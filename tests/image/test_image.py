@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from tests.conftest import ROOT, VISITS
+from tests.conftest import ROOT, VISITS, wait_until
 from tests.image.conftest import docker, elapsed, wait_redis
 
 pytestmark = pytest.mark.image
@@ -121,10 +121,8 @@ def test_counts_with_redis_on_a_network(image, redis_image, run_container, netwo
 def test_health_status_becomes_healthy(image, run_container):
     web = run_web(run_container, image, None, "REDIS_HOST=127.0.0.1")
     web.wait_serving()
-    deadline = time.monotonic() + 40
-    while web.inspect()["State"]["Health"]["Status"] != "healthy":
-        assert time.monotonic() < deadline, web.inspect()["State"]["Health"]
-        time.sleep(0.5)
+    wait_until(lambda: web.inspect()["State"]["Health"]["Status"] == "healthy", timeout=40, interval=0.5,
+               message="the container's health check to pass")
 
 
 def test_docker_stop_drains_and_exits_zero(image, redis_image, run_container, network):
@@ -143,7 +141,9 @@ def test_docker_stop_drains_and_exits_zero(image, redis_image, run_container, ne
 
     visitor = threading.Thread(target=visit)
     visitor.start()
-    time.sleep(0.5)
+    # In flight: Redis holds the visit's INCR, and says so.
+    wait_until(lambda: "blocked_clients:1" in docker("exec", redis.id, "redis-cli", "info", "clients").stdout,
+               timeout=10, interval=0.1, message="the visit's INCR to wait in Redis")
     started = time.monotonic()
     docker("stop", "--time", "20", web.id, timeout=60)
     stop_seconds = elapsed(started)
