@@ -67,6 +67,18 @@ def metric(text: str, name: str, **labels) -> float:
     raise AssertionError(f"{series} not in metrics:\n{text}")
 
 
+def visit_count(url: str) -> int | None:
+    """The count a visit to URL's page shows; None while it does not answer with one."""
+    import requests
+
+    try:
+        page = requests.get(url + "/", timeout=5)
+    except requests.RequestException:
+        return None
+    found = VISITS.search(page.text) if page.status_code == 200 else None
+    return int(found.group(1)) if found else None
+
+
 class RedisServer:
     """A real redis-server on a free loopback port, which a test may stop and restart."""
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.conftest import ROOT, VISITS, free_port, missing_prerequisite, wait_until
+from tests.conftest import ROOT, free_port, missing_prerequisite, wait_until
 
 
 TOOLS = ROOT / ".tools" / "bin"
@@ -256,18 +256,6 @@ def client_pod(core, namespace: str, image: str, name: str, url: str, node: str 
 # skaffold's line for a port-forward it opened: (namespace, local URL).
 SKAFFOLD_FORWARD = re.compile(
     r"Port forwarding service/\S+ in namespace (\S+), remote port 80 -> (http://127\.0\.0\.1:\d+)")
-
-
-def visit_count(url: str) -> int | None:
-    """The count a visit to URL's page shows; None while it does not answer with one."""
-    import requests
-
-    try:
-        page = requests.get(url + "/", timeout=5)
-    except requests.RequestException:
-        return None
-    found = VISITS.search(page.text) if page.status_code == 200 else None
-    return int(found.group(1)) if found else None
 
 
 def web_image(image_values: list[str]) -> str:

@@ -22,8 +22,8 @@ from typing import Callable
 
 import pytest
 
-from tests.cluster.conftest import CONTEXT, PINNED, SKAFFOLD_FORWARD, kubectl, port_forward, visit_count
-from tests.conftest import ROOT, wait_until
+from tests.cluster.conftest import CONTEXT, PINNED, SKAFFOLD_FORWARD, kubectl, port_forward
+from tests.conftest import ROOT, visit_count, wait_until
 
 pytestmark = pytest.mark.cluster
 

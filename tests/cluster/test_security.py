@@ -4,7 +4,8 @@ import base64
 
 import pytest
 
-from tests.cluster.conftest import CHART, helm, kubectl
+from tests.cluster.conftest import CHART, helm, kubectl, port_forward
+from tests.conftest import visit_count, wait_until
 
 pytestmark = pytest.mark.cluster
 
@@ -79,9 +80,6 @@ def test_upgrades_keep_the_redis_password(release, core):
 def test_a_password_rotation_through_values_restarts_both_workloads_and_counts_on(release, core):
     """The new password reaches Redis and every web pod together (a checksum of
     it on both pod templates), so the page counts again, from where it was."""
-    from tests.cluster.conftest import port_forward, visit_count
-    from tests.conftest import wait_until
-
     release.install("--set", "redis.auth.password=first-password")
     before = {pod.metadata.uid for pod in release.web_pods(core)} | {release.redis_pod(core).metadata.uid}
     with port_forward(release.namespace, f"service/{release.service}", 80) as url:

@@ -22,8 +22,8 @@ import pytest
 import requests
 import yaml
 
-from tests.cluster.conftest import PINNED, SKAFFOLD_FORWARD, port_forward, visit_count
-from tests.conftest import HOSTNAME, ROOT, wait_until
+from tests.cluster.conftest import PINNED, SKAFFOLD_FORWARD, port_forward
+from tests.conftest import HOSTNAME, ROOT, visit_count, wait_until
 
 pytestmark = pytest.mark.cluster
 

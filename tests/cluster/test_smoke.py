@@ -4,8 +4,8 @@
 import pytest
 import requests
 
-from tests.cluster.conftest import Release, client_pod, port_forward, visit_count, web_image
-from tests.conftest import HOSTNAME, VISITS, wait_until
+from tests.cluster.conftest import Release, client_pod, port_forward, web_image
+from tests.conftest import HOSTNAME, VISITS, visit_count, wait_until
 
 pytestmark = pytest.mark.cluster
 

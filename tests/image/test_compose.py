@@ -5,9 +5,8 @@ import subprocess
 import uuid
 
 import pytest
-import requests
 
-from tests.conftest import ROOT, VISITS, free_port, missing_prerequisite, wait_until
+from tests.conftest import ROOT, free_port, missing_prerequisite, visit_count, wait_until
 
 pytestmark = pytest.mark.image
 
@@ -50,25 +49,15 @@ def stack(image, redis_image):
         run("down", "--volumes", "--timeout", "20", check=False)
 
 
-def visit(port: int) -> int:
-    return int(VISITS.search(requests.get(f"http://127.0.0.1:{port}/", timeout=5).text).group(1))
-
-
 def test_stack_counts_and_survives_a_redis_restart(stack):
     run, first_port = stack
     published = run("ps", "--format", "{{.Service}} {{.Publishers}}").stdout
     assert published.count("web") == 2, published
-    counts = [visit(first_port + i % 2) for i in range(10)]
+    counts = [visit_count(f"http://127.0.0.1:{first_port + i % 2}") for i in range(10)]
     assert counts == list(range(1, 11)), "both replicas share one counter"
     run("restart", "redis")
     # everysec AOF: the restart is a clean shutdown, which writes the file first.
-    after = wait_until(lambda: _try_visit(first_port), timeout=30, interval=0.5,
+    after = wait_until(lambda: visit_count(f"http://127.0.0.1:{first_port}"), timeout=30, interval=0.5,
                        message="the counter after the Redis restart")
     assert after == 11
 
-
-def _try_visit(port):
-    try:
-        return visit(port)
-    except (requests.RequestException, AttributeError):
-        return None
