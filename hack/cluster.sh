@@ -28,7 +28,7 @@ node_image() {
 up() {
   "$root/hack/docker-engine.sh" >&2
   "$root/hack/tools.sh" kind >&2
-  local image node="$CLUSTER_NAME-control-plane"
+  local image
   image=$(node_image)
   link_kubectl
   if exists; then
@@ -39,8 +39,7 @@ up() {
     wanted_nodes=$(grep -cE '^[[:space:]]*- role:' "${KIND_CLUSTER_CONFIG:-$root/k8s/kind-cluster.yaml}")
     running_nodes=$(kind get nodes --name "$CLUSTER_NAME" | xargs -r docker inspect -f '{{.State.Running}} {{.Config.Image}}' 2>/dev/null \
       | grep -cxF "true $image" || true)
-    if [ "$(docker inspect -f '{{.State.Running}} {{.Config.Image}}' "$node" 2>/dev/null)" = "true $image" ] \
-      && [ "$running_nodes" = "$wanted_nodes" ]; then
+    if [ "$running_nodes" = "$wanted_nodes" ]; then
       log "cluster $CLUSTER_NAME exists: reusing it"
       kind export kubeconfig --name "$CLUSTER_NAME" >/dev/null 2>&1
       if wait_ready; then return; fi
