@@ -11,7 +11,7 @@
 # PATH within one minor of KUBERNETES_VERSION, else built.
 # checkov (a Python program) gets a virtualenv of its own under .tools/.
 # usage: hack/tools.sh [TOOL...]
-#   TOOL: helm kind ct docker-compose skaffold helm3 actionlint registry checkov kubectl
+#   TOOL: helm kind ct docker-compose skaffold helm3 actionlint registry vegeta checkov kubectl
 #   (no TOOL: every one but kubectl, which hack/cluster.sh asks for)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -32,6 +32,7 @@ tools=(
   "helm3|helm.sh/helm/v3|cmd/helm|$HELM3_VERSION|helm3/helm|helm"
   "actionlint|github.com/rhysd/actionlint|cmd/actionlint|$ACTIONLINT_VERSION|bin/actionlint|actionlint"
   "registry|github.com/distribution/distribution/v3|cmd/registry|$DISTRIBUTION_VERSION|bin/registry|registry"
+  "vegeta|github.com/tsenart/vegeta/v12|.|$VEGETA_VERSION|bin/vegeta|vegeta"
 )
 
 # What a tool's own version command prints, on one line.
@@ -41,6 +42,7 @@ version_of() { # NAME BINARY
     helm | helm3) output=$("$2" version --template '{{.Version}}') ;;
     actionlint) output=$("$2" -version | head -n 1) ;;
     registry) output=$("$2" --version) ;;
+    vegeta) output=$("$2" -version) ;;
     *) output=$("$2" version) ;;
   esac 2>/dev/null || return 0
   tr '\n\t' '  ' <<<"$output"
@@ -82,6 +84,7 @@ release_ldflags() { # NAME
     registry) echo "-X github.com/distribution/distribution/v3/version.version=${version#v}" \
       "-X github.com/distribution/distribution/v3/version.revision=$commit" \
       "-X github.com/distribution/distribution/v3/version.mainpkg=github.com/distribution/distribution/v3" ;;
+    vegeta) echo "-X main.Version=$version -X main.Commit=$commit -X main.Date=$date" ;;
   esac
 }
 

@@ -27,6 +27,7 @@ VERSION_COMMANDS = {
     "skaffold": ("bin/skaffold", ["version"], "SKAFFOLD_VERSION", "{v}\n"),
     "actionlint": ("bin/actionlint", ["-version"], "ACTIONLINT_VERSION", "{n}\n"),
     "registry": ("bin/registry", ["--version"], "DISTRIBUTION_VERSION", "github.com/distribution/distribution/v3 {n}"),
+    "vegeta": ("bin/vegeta", ["-version"], "VEGETA_VERSION", "Version: {v}\n"),
 }
 
 
@@ -77,6 +78,7 @@ def prerequisite_tools(target: str) -> set[str]:
     ("compose-up", {"docker-compose"}),
     ("test-image", {"docker-compose"}),
     ("lint", {"helm", "helm3", "ct", "actionlint", "checkov"}),
+    ("bench", {"vegeta"}),
 ])
 def test_targets_build_only_the_tools_they_run(target, tools):
     assert prerequisite_tools(target) == tools
