@@ -1,16 +1,62 @@
-"""JSON-lines logging on stdout for the app and for gunicorn (access and errors)."""
+"""JSON-lines logging on stdout for the app and for gunicorn (access and errors).
+
+The access log is on every request's path, so its lines skip the logging
+module: each is formatted directly and queued, and a thread of each worker
+writes the queue out every ACCESS_FLUSH_SECONDS, whole lines of at most
+PIPE_BUF bytes per write, so that lines from several workers sharing one pipe
+never interleave. A worker that is killed (SIGKILL) loses what it had queued;
+one that exits flushes first.
+"""
 
 from __future__ import annotations
 
+import atexit
+import collections
+import itertools
 import json
 import logging
+import os
+import re
+import select
 import sys
+import threading
 import time
 
 from flask import g, has_request_context
 from gunicorn import glogging
 
 REQUEST_ID_HEADER = "X-Request-ID"
+ACCESS_FLUSH_SECONDS = 0.1
+
+# An incoming request id is echoed and logged only when it looks like one.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+class _RequestIds:
+    """Unique ids without a syscall per request: 64 random bits per process,
+    then a counter. Forked processes draw their own bits."""
+
+    def __init__(self) -> None:
+        self.reset()
+        os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self._prefix = os.urandom(8).hex()
+        self._sequence = itertools.count()
+
+    def new(self) -> str:
+        return f"{self._prefix}{next(self._sequence):016x}"
+
+
+_request_ids = _RequestIds()
+
+
+def request_id_from(incoming: str | None) -> str:
+    """The request id to answer and log with: the client's when it looks like
+    one, else a new one (32 hex digits)."""
+    if incoming and _REQUEST_ID.fullmatch(incoming):
+        return incoming
+    return _request_ids.new()
 
 
 class JsonFormatter(logging.Formatter):
@@ -54,11 +100,94 @@ def configure_app_logger(logger: logging.Logger) -> None:
     logger.propagate = False
 
 
+class LineQueue:
+    """Lines queued by any thread, written to stdout in bulk by one thread."""
+
+    def __init__(self, interval: float = ACCESS_FLUSH_SECONDS):
+        self.interval = interval
+        self._lines: collections.deque[str] = collections.deque()
+        self._lock = threading.Lock()  # one writer at a time: the thread, or a final flush
+        self._writing = False
+        atexit.register(self.flush)
+        # Threads do not survive fork: each worker starts its own writer.
+        os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self) -> None:
+        self._lock = threading.Lock()
+        self._writing = False
+
+    def put(self, line: str) -> None:
+        self._lines.append(line)  # deque.append is atomic: no lock on the request path
+        if not self._writing:
+            self._start_writer()
+
+    def _start_writer(self) -> None:
+        with self._lock:
+            if self._writing:
+                return
+            self._writing = True
+        threading.Thread(target=self._write_periodically, name="access-log", daemon=True).start()
+
+    def _write_periodically(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            chunk, size = [], 0
+            while self._lines:
+                line = (self._lines.popleft() + "\n").encode()
+                if chunk and size + len(line) > select.PIPE_BUF:
+                    self._write(b"".join(chunk))
+                    chunk, size = [], 0
+                chunk.append(line)
+                size += len(line)
+            if chunk:
+                self._write(b"".join(chunk))
+
+    @staticmethod
+    def _write(data: bytes) -> None:
+        stream = sys.stdout
+        stream.flush()  # whatever the logging handlers wrote comes first
+        try:
+            fd = stream.fileno()
+        except (AttributeError, OSError, ValueError):  # a stream in memory (tests)
+            stream.write(data.decode())
+            stream.flush()
+            return
+        while data:
+            data = data[os.write(fd, data):]
+
+
+_access_lines = LineQueue()
+_escape = json.encoder.encode_basestring  # a JSON string literal, non-ASCII kept as json.dumps does here
+
+
+def _string(value: str | None) -> str:
+    return "null" if value is None else _escape(value)
+
+
+class _Clock:
+    """The log's timestamp, formatted once per second rather than per line."""
+
+    def __init__(self) -> None:
+        self._second, self._text = -1, ""
+
+    def now(self) -> str:
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._text, self._second = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)), second
+        return f"{self._text}.{int((now - second) * 1000):03d}Z"
+
+
 class GunicornLogger(glogging.Logger):
     """gunicorn's logger with every line as JSON on stdout.
 
     The access line carries the request id from the response header, so a
-    generated id and an incoming one are logged alike.
+    generated id and an incoming one are logged alike. Its fields and their
+    order are those JsonFormatter gives a record with the same fields.
     """
 
     def setup(self, cfg) -> None:
@@ -66,20 +195,25 @@ class GunicornLogger(glogging.Logger):
         for logger in (self.error_log, self.access_log):
             logger.handlers[:] = [stdout_handler()]
             logger.propagate = False
+        self._clock = _Clock()
 
     def access(self, resp, req, environ, request_time) -> None:
         if not (self.cfg.accesslog or self.cfg.logconfig or self.cfg.syslog):
             return
-        headers = dict((name.lower(), value) for name, value in resp.headers)
-        fields = {
-            "request_id": headers.get(REQUEST_ID_HEADER.lower()),
-            "method": environ.get("REQUEST_METHOD"),
-            "path": environ.get("PATH_INFO"),
-            "query": environ.get("QUERY_STRING") or None,
-            "status": resp.status_code,
-            "bytes": getattr(resp, "sent", None),
-            "duration_ms": round(request_time.total_seconds() * 1000, 3),
-            "remote_addr": environ.get("REMOTE_ADDR"),
-            "user_agent": environ.get("HTTP_USER_AGENT"),
-        }
-        self.access_log.info("request", extra={"fields": fields})
+        request_id = None
+        for name, value in resp.headers:
+            if len(name) == len(REQUEST_ID_HEADER) and name.lower() == "x-request-id":
+                request_id = value
+        sent = getattr(resp, "sent", None)
+        _access_lines.put(
+            f'{{"time": "{self._clock.now()}", "level": "info", "logger": "gunicorn.access", '
+            f'"message": "request", "request_id": {_string(request_id)}, '
+            f'"method": {_string(environ.get("REQUEST_METHOD"))}, "path": {_string(environ.get("PATH_INFO"))}, '
+            f'"query": {_string(environ.get("QUERY_STRING") or None)}, "status": {int(resp.status_code)}, '
+            f'"bytes": {"null" if sent is None else int(sent)}, '
+            f'"duration_ms": {round(request_time.total_seconds() * 1000, 3)!r}, '
+            f'"remote_addr": {_string(environ.get("REMOTE_ADDR"))}, '
+            f'"user_agent": {_string(environ.get("HTTP_USER_AGENT"))}}}')
+
+    def flush_access_log(self) -> None:
+        _access_lines.flush()

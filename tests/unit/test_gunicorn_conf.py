@@ -189,6 +189,17 @@ def test_logs_are_json_lines_with_request_ids(gunicorn, tmp_path):
     assert all(entry["status"] == 200 for entry in access if entry["path"] == "/")
 
 
+def test_every_access_line_is_written_by_the_time_the_server_stops(gunicorn):
+    """Access lines are written in bulk; a worker that stops writes what it holds."""
+    server = gunicorn(WEB_CONCURRENCY="2")
+    with requests.Session() as session:
+        ids = [session.get(server.url + "/", timeout=5).headers["X-Request-ID"] for _ in range(300)]
+    assert server.stop() == 0
+    logged = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    assert sorted(entry["request_id"] for entry in logged if entry["logger"] == "gunicorn.access"
+                  and entry["path"] == "/") == sorted(ids)
+
+
 @pytest.mark.parametrize("edited", ["app/templates/index.html", "app/views.py"])
 def test_reload_serves_an_edited_file(gunicorn, tmp_path, edited):
     """GUNICORN_RELOAD=1 (the dev loop): an edit is served without restarting gunicorn."""
