@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import re
+import json
 import socket
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 
-from flask import Flask, abort, current_app, g, jsonify, request
-from jinja2 import Template
+from flask import Flask, Response, abort, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import ConfigError, Settings
 from .counter import VisitCounter
-from .jsonlog import REQUEST_ID_HEADER, configure_app_logger
+from .jsonlog import REQUEST_ID_HEADER, configure_app_logger, request_id_from
 from .metrics import Metrics
+from .page import Page, PageServer
 
 __version__ = "0.1.0"
 
-# An incoming request id is echoed and logged only when it looks like one.
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# What any route answers to an error no handler expected.
+INTERNAL_ERROR = json.dumps({"error": "Internal Server Error", "status": 500}).encode()
 
 
 @dataclass
@@ -33,7 +32,7 @@ class State:
     counter: VisitCounter
     metrics: Metrics
     hostname: str
-    page: Template
+    page: Page
     draining: threading.Event = field(default_factory=threading.Event)
 
 
@@ -66,10 +65,16 @@ def create_app(settings: Settings | None = None) -> Flask:
         on_error=lambda operation: metrics.redis_errors.labels(operation).inc(),
         on_value=metrics.visits.set,
     )
-    page = app.jinja_env.get_template("index.html")
+    hostname = socket.gethostname()
+    page = Page(app.jinja_env.get_template("index.html"), settings.name, hostname)
     global _serving
-    _serving = app.extensions["friendlyhello"] = State(settings, counter, metrics, socket.gethostname(), page)
+    _serving = app.extensions["friendlyhello"] = State(settings, counter, metrics, hostname, page)
 
+    def unexpected_error(environ: dict, request_id: str) -> tuple[str, str, bytes]:
+        app.logger.exception("unhandled error", extra={"fields": {"request_id": request_id}})
+        return "500 INTERNAL SERVER ERROR", "application/json", INTERNAL_ERROR
+
+    app.wsgi_app = PageServer(app.wsgi_app, page, counter, metrics, unexpected_error)
     if settings.proxy_hops:
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
@@ -87,8 +92,7 @@ def _install_request_hooks(app: Flask, metrics: Metrics) -> None:
     @app.before_request
     def start_request() -> None:
         g.started = time.perf_counter()
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        g.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
         # No route reads a body, so Flask would never check the limit itself.
         limit = app.config["MAX_CONTENT_LENGTH"]
         if request.content_length is not None and request.content_length > limit:
@@ -102,7 +106,7 @@ def _install_request_hooks(app: Flask, metrics: Metrics) -> None:
     @app.after_request
     def finish_request(response):
         # A request refused before start_request ran (e.g. by routing) still gets an id.
-        request_id = g.get("request_id") or uuid.uuid4().hex
+        request_id = g.get("request_id") or request_id_from(None)
         response.headers[REQUEST_ID_HEADER] = request_id
         started = g.get("started")
         route = request.url_rule.rule if request.url_rule else "unmatched"
@@ -121,7 +125,7 @@ def _install_request_hooks(app: Flask, metrics: Metrics) -> None:
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
         app.logger.exception("unhandled error")
-        return jsonify(error="Internal Server Error", status=500), 500
+        return Response(INTERNAL_ERROR, 500, mimetype="application/json")
 
 
 __all__ = ["ConfigError", "Settings", "create_app", "serving_state", "__version__"]

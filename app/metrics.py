@@ -37,14 +37,27 @@ class Metrics:
         self.visits = Gauge(
             "friendlyhello_visits", "The visit count last read from or written to Redis.",
             multiprocess_mode="mostrecent", registry=self.registry)
+        # (route, method, status) -> that series' counter and histogram: a
+        # labels() lookup takes a lock and builds a key, on every request.
+        self._series: dict[tuple[str, str, int], tuple] = {}
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         """ROUTE must be a route's template (or "unmatched"): never the path a
         client sent, which would let anyone add series without bound."""
+        series = self._series.get((route, method, status))
+        if series is None:
+            series = self._series_for(route, method, status)
+        series[0].inc()
+        series[1].observe(seconds)
+
+    def _series_for(self, route: str, method: str, status: int) -> tuple:
         labels = (route, method if method in KNOWN_METHODS else "other",
                   str(status) if status in KNOWN_STATUSES else f"{status // 100}xx")
-        self.requests.labels(*labels).inc()
-        self.latency.labels(*labels).observe(seconds)
+        series = (self.requests.labels(*labels), self.latency.labels(*labels))
+        if method in KNOWN_METHODS and status in KNOWN_STATUSES:
+            # Only keys from the fixed sets are kept, so the cache stays bounded too.
+            self._series[(route, method, status)] = series
+        return series
 
     def exposition(self) -> bytes:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

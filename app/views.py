@@ -6,6 +6,7 @@ from flask import Blueprint, jsonify, request
 
 from . import state
 from .counter import CounterUnavailable
+from .page import visits_for
 
 pages = Blueprint("pages", __name__)
 api = Blueprint("api", __name__, url_prefix="/api")
@@ -13,17 +14,9 @@ api = Blueprint("api", __name__, url_prefix="/api")
 
 @pages.get("/")
 def hello():
+    """The page for what app.page.PageServer leaves to Flask: a request with a body."""
     current = state()
-    # HEAD asks for the headers of the page, not for a visit: it reads the count.
-    count = current.counter.read if request.method == "HEAD" else current.counter.increment
-    try:
-        visits = count()
-    except CounterUnavailable:
-        visits = None
-    # The template is rendered directly: the page needs no context processors,
-    # and skipping them is a measurable share of the request on this hot path.
-    return current.page.render(name=current.settings.name, hostname=current.hostname,
-                               visits=visits)
+    return current.page.body(visits_for(current.counter, request.method))
 
 
 def _visits(count):
