@@ -40,7 +40,7 @@ tools: ## Build or link every pinned tool into .tools/ (each target below needs 
 # One target per tool: a target names just the tools it runs, so `make up`
 # builds helm and kind and nothing else. A tool already on PATH at exactly the
 # pinned version is linked instead of built (hack/tools.sh).
-TOOL_NAMES := helm kind ct docker-compose skaffold helm3 actionlint checkov registry
+TOOL_NAMES := helm kind ct docker-compose skaffold helm3 actionlint checkov registry vegeta
 TOOL_TARGETS := $(addprefix tool-,$(TOOL_NAMES))
 .PHONY: $(TOOL_TARGETS)
 $(TOOL_TARGETS): tool-%:
@@ -140,8 +140,8 @@ test-cluster: venv engine tool-helm tool-helm3 tool-ct tool-skaffold tool-docker
 	$(PYTEST) -m cluster --durations=10 tests
 
 .PHONY: bench
-bench: venv system-deps ## Benchmark the service against the seed app and a bare-WSGI floor
-	$(PYTHON) bench/run.py
+bench: venv system-deps tool-vegeta ## Benchmark the service against the seed app and a bare-WSGI floor
+	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
 .PHONY: run
 run: venv ## Serve the app locally with gunicorn on :8080 (needs a Redis at REDIS_HOST)

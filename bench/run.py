@@ -1,30 +1,50 @@
-"""Benchmark: this service against the seed and a bare-WSGI floor, in one run.
+"""Benchmark: this service against the seed app and a bare-WSGI floor, in one run.
 
-usage: python bench/run.py [--duration S] [--connections N] [--outage-duration S] [--sweep]
+usage: python bench/run.py [--duration S] [--rate-duration S] [--connections N]
+                           [--profile DIR] [--strict] [--sweep]
 
-Runs wrk on loopback against, one after the other:
-  (a) the seed app on Flask's development server, as the seed runs it;
-  (b) the seed app under gunicorn with this project's worker settings;
-  (c) a bare WSGI callable with the same page and Redis INCR, same settings;
+Contenders, each started fresh against one redis-server on loopback:
+  (c) the floor: a bare WSGI callable with the seed's page and Redis INCR;
+  (b) the seed app under gunicorn;
   (d) this service under its shipped gunicorn.conf.py;
-then (d) again with Redis stopped. Prints requests/s, p50, p99 and the
-ratios of (d) to the others, checks the targets and exits 1 on a miss.
---sweep instead runs (d) with several worker/thread counts, the measurement
-behind gunicorn.conf.py's defaults.
+  (a) the seed app on Flask's development server, as the seed runs it.
+(b), (c) and (d) run on the same gunicorn worker class, workers and threads.
+
+A contender is measured only after every worker has loaded the app (all idle
+after start-up) and served part of a warm-up. Then:
+  - saturation: wrk, the same settings for every contender, no Lua;
+  - spread: the CPU time each worker used during that run (from /proc), and
+    how the cores were shared by wrk, the server and Redis. The run fails
+    when a worker served too little: the contender was not measured whole;
+  - tail latency at a fixed rate (b, c, d): vegeta, an open-model generator
+    (a slow answer does not slow the sender), at half the floor's capacity;
+    the run fails when vegeta could not keep the rate.
+Then (d) again while Redis is frozen (SIGSTOP): every answer must be 200.
+The visit count in Redis is checked against the answers after each (d) run.
+Exit status 1 when a check of correctness or of the method fails; a missed
+speed target is printed as MISS and fails the run only with --strict.
+--profile DIR samples a worker of (d) with py-spy under the same load: a flame
+graph (DIR/service.svg) and the functions that took the most time.
+--sweep instead compares gunicorn worker/thread counts for (d).
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import csv
+import json
 import os
 import re
+import resource
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,21 +52,22 @@ sys.path.insert(0, str(ROOT))
 
 from app.config import Settings  # noqa: E402
 
-TARGETS = {"c": 0.9, "b": 1.3, "a": 4.0}
-P99_TARGET_MS = 25.0
-OUTAGE_P99_TARGET_MS = 50.0
+# (d) against (b) and (c) in requests/s; (d)'s p99 at the fixed rate against (c)'s.
+THROUGHPUT_TARGETS = {"b": 1.0, "c": 0.8}
+FIXED_RATE_P99_TARGET = 2.0
+# Of the floor's capacity: the fixed rate of the tail-latency runs.
+FIXED_RATE_SHARE = 0.5
+# A worker that used less than this share of its fair part of the CPU during
+# a run was not serving: the contender was not measured on all its workers.
+MIN_WORKER_SHARE = 0.5
+# vegeta must send at least this share of the asked rate.
+MIN_RATE_KEPT = 0.98
+TICKS = os.sysconf("SC_CLK_TCK")
+# Installed with the test dependencies, beside this Python.
+PY_SPY = Path(sys.executable).with_name("py-spy")
 
 
-@dataclass
-class Result:
-    label: str
-    requests_per_second: float
-    p50_ms: float
-    p99_ms: float
-    sent: int
-    ok: int
-    non_2xx: int
-
+# --- processes ---------------------------------------------------------------
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -67,45 +88,27 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20) -> 
     raise SystemExit(f"bench: nothing listens on port {port} after {timeout}s")
 
 
-def to_ms(text: str) -> float:
-    value, unit = re.match(r"([\d.]+)(us|ms|s|m)", text).groups()
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (0 once it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return 0.0
+    fields = stat.rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def run_wrk(label: str, port: int, args) -> Result:
-    command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
-               "--latency", "-s", str(ROOT / "bench" / "count.lua"), f"http://127.0.0.1:{port}/"]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    percentile = dict(re.findall(r"^\s+(50|99)\.000%\s+(\S+)", output, re.M)) or \
-        dict(re.findall(r"^\s+(50|99)%\s+(\S+)", output, re.M))
-    counts = re.search(r"COUNTS sent=(\d+) ok=(\d+)", output)
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return Result(label, float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-                  to_ms(percentile["50"]), to_ms(percentile["99"]),
-                  int(counts.group(1)), int(counts.group(2)),
-                  int(non_2xx.group(1)) if non_2xx else 0)
-
-
-class Redis:
-    def __init__(self, workdir: Path):
-        self.port = free_port()
-        self.workdir = workdir
-        self.process = None
-
-    def start(self):
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL)
-        wait_for_port(self.port, self.process)
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait()
-
-    def cli(self, *command: str) -> str:
-        return subprocess.run(["redis-cli", "-p", str(self.port), *command],
-                              capture_output=True, text=True, check=True).stdout.strip()
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                found.append(int(entry.name))
+    return sorted(found)
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -114,122 +117,454 @@ def stop(process: subprocess.Popen) -> None:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         process.kill()
+        process.wait()
+
+
+class Redis:
+    def __init__(self, workdir: Path):
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(workdir)],
+            stdout=subprocess.DEVNULL)
+        wait_for_port(self.port, self.process)
+
+    def count(self) -> int:
+        result = subprocess.run(["redis-cli", "-p", str(self.port), "GET", "counter"],
+                                capture_output=True, text=True, check=True, timeout=10)
+        return int(result.stdout.strip() or 0)
+
+    def reset(self) -> None:
+        subprocess.run(["redis-cli", "-p", str(self.port), "DEL", "counter"],
+                       capture_output=True, check=True, timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGCONT)
+            stop(self.process)
+
+
+@dataclass
+class Server:
+    """A contender running: its port, its process and the processes that serve."""
+
+    label: str
+    port: int
+    process: subprocess.Popen
+    workers: list[int] = field(default_factory=list)
+
+
+# --- load generators ---------------------------------------------------------
+
+@dataclass
+class Usage:
+    """CPU seconds used during a run, by whom; wall seconds of the run."""
+
+    wall: float
+    generator: float
+    per_worker: list[float]
+    server: float
+    redis: float
+
+    def share_of_cores(self, seconds: float) -> float:
+        return seconds / self.wall / os.cpu_count()
+
+    def worker_shares(self) -> list[float]:
+        total = sum(self.per_worker) or 1e-9
+        return [seconds / total for seconds in self.per_worker]
+
+
+def measure_usage(server: Server, redis: Redis, run):
+    """Calls RUN() and returns its result and the CPU each process used meanwhile."""
+    pids = [server.process.pid, *server.workers] if server.workers != [server.process.pid] \
+        else [server.process.pid]
+    before = {pid: cpu_seconds(pid) for pid in [*pids, redis.process.pid]}
+    generator_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    result = run()
+    wall = time.monotonic() - started
+    generator_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    delta = {pid: cpu_seconds(pid) - before[pid] for pid in before}
+    return result, Usage(
+        wall=wall,
+        generator=(generator_after.ru_utime + generator_after.ru_stime
+                   - generator_before.ru_utime - generator_before.ru_stime),
+        per_worker=[delta[pid] for pid in server.workers],
+        server=sum(delta[pid] for pid in pids),
+        redis=delta[redis.process.pid])
+
+
+@dataclass
+class WrkResult:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    completed: int
+    non_2xx: int
+    socket_errors: int
+
+
+def to_ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def wrk_command(port: int, args, duration: float) -> list[str]:
+    return ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{duration:g}s", "--latency",
+            f"http://127.0.0.1:{port}/"]
+
+
+def parse_wrk(output: str) -> WrkResult:
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", output, re.M))
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return WrkResult(float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+                     to_ms(percentiles["50"]), to_ms(percentiles["99"]),
+                     int(re.search(r"(\d+) requests in", output).group(1)),
+                     int(non_2xx.group(1)) if non_2xx else 0,
+                     sum(int(number) for number in errors.groups()) if errors else 0)
+
+
+def wrk(port: int, args, duration: float) -> WrkResult:
+    return parse_wrk(subprocess.run(wrk_command(port, args, duration), capture_output=True, text=True,
+                                    check=True, timeout=duration + 60).stdout)
+
+
+@dataclass
+class RateResult:
+    rate: float
+    kept: float
+    p50_ms: float
+    p99_ms: float
+    p999_ms: float
+    sent: int
+    ok: int
+
+
+def percentile(ordered: list[float], fraction: float) -> float:
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def vegeta(port: int, rate: int, duration: float, workdir: Path) -> RateResult:
+    targets = workdir / "targets.txt"
+    targets.write_text(f"GET http://127.0.0.1:{port}/\n")
+    results = workdir / "results.bin"
+    subprocess.run(["vegeta", "attack", f"-rate={rate}/1s", f"-duration={duration:g}s", f"-targets={targets}",
+                    f"-output={results}"], check=True, timeout=duration + 60)
+    report = json.loads(subprocess.run(["vegeta", "report", "-type=json", str(results)], capture_output=True,
+                                       text=True, check=True, timeout=60).stdout)
+    rows = subprocess.run(["vegeta", "encode", "-to=csv", str(results)], capture_output=True, text=True,
+                          check=True, timeout=60).stdout
+    # timestamp, status code, latency in ns, ...
+    records = [(int(row[1]), int(row[2]) / 1e6) for row in csv.reader(rows.splitlines())]
+    latencies = sorted(latency for _, latency in records)
+    return RateResult(rate=rate, kept=report["rate"] / rate, p50_ms=percentile(latencies, 0.5),
+                      p99_ms=percentile(latencies, 0.99), p999_ms=percentile(latencies, 0.999),
+                      sent=len(records), ok=sum(1 for status, _ in records if status == 200))
+
+
+# --- contenders --------------------------------------------------------------
+
+def start(label: str, port: int, command: list[str], env: dict, expected_workers: int, redis: Redis,
+          args) -> Server:
+    """Starts a contender; returns once every worker has loaded the app and served."""
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env, "PORT": str(port)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(port, process)
+    server = Server(label, port, process)
+    server.workers = wait_for_workers(process, expected_workers)
+    # The port accepts before the workers have imported the app; connections
+    # accepted then would stay with whichever worker was first. Warm up with
+    # fresh connections until every worker takes its part.
+    for _ in range(5):
+        _, usage = measure_usage(server, redis, lambda: wrk(port, args, args.warmup))
+        if balanced(usage):
+            return server
+    stop(process)
+    raise SystemExit(f"bench: {label}: a worker still serves almost nothing after 5 warm-ups "
+                     f"(CPU shares {format_shares(usage)})")
+
+
+def balanced(usage: Usage) -> bool:
+    return min(usage.worker_shares()) >= MIN_WORKER_SHARE / len(usage.per_worker)
+
+
+def settle(server: Server, timeout: float = 10) -> None:
+    """Waits until no worker is busy: requests of a run that ended are done."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = [cpu_seconds(pid) for pid in server.workers]
+        time.sleep(0.3)
+        if all(cpu_seconds(pid) - used < 0.02 for pid, used in zip(server.workers, before)):
+            return
+    raise SystemExit(f"bench: {server.label}: still busy {timeout:.0f}s after the load stopped")
+
+
+def saturate(server: Server, redis: Redis, args) -> tuple[WrkResult, Usage]:
+    """A wrk run from a count of 0; run again (3 runs at most) when a worker
+    served too little: keep-alive connections stay with the worker that
+    accepted them, and a worker the kernel did not schedule during wrk's
+    burst of connects gets none."""
+    for attempt in range(1, 4):
+        settle(server)
+        redis.reset()
+        result, usage = measure_usage(server, redis, lambda: wrk(server.port, args, args.duration))
+        settle(server)
+        if balanced(usage):
+            break
+        print(f"bench: {server.label}: workers' CPU shares {format_shares(usage)} in run {attempt}",
+              file=sys.stderr)
+    return result, usage
+
+
+def wait_for_workers(process: subprocess.Popen, expected: int, timeout: float = 60) -> list[int]:
+    """The worker pids, once there are EXPECTED of them and all sit idle
+    (start-up, imports included, is over). EXPECTED 0: the process serves itself."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        workers = children(process.pid) if expected else [process.pid]
+        if len(workers) == max(expected, 1):
+            before = [cpu_seconds(pid) for pid in workers]
+            time.sleep(0.5)
+            if all(cpu_seconds(pid) - used < 0.02 for pid, used in zip(workers, before)):
+                return workers
+        else:
+            time.sleep(0.1)
+    raise SystemExit(f"bench: {expected} workers did not start and settle within {timeout:.0f}s")
+
+
+def format_shares(usage: Usage) -> str:
+    return " / ".join(f"{share:.0%}" for share in usage.worker_shares())
+
+
+@dataclass
+class Measured:
+    key: str
+    label: str
+    saturation: WrkResult
+    usage: Usage
+    fixed_rate: RateResult | None = None
+
+
+def contenders(shipped: Settings):
+    gunicorn = [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", str(shipped.workers),
+                "--threads", str(shipped.threads), "--keep-alive", str(shipped.keepalive),
+                "--no-control-socket",
+                # An empty config file: gunicorn would otherwise load ./gunicorn.conf.py.
+                "-c", os.devnull, "-b"]
+    threads = f"gthread {shipped.workers}x{shipped.threads}"
+    return {
+        "c": (f"floor: bare WSGI, {threads}", lambda port: [*gunicorn, f"127.0.0.1:{port}", "bench.floor_app:app"],
+              shipped.workers),
+        "b": (f"seed, {threads}", lambda port: [*gunicorn, f"127.0.0.1:{port}", "bench.seed_app:app"],
+              shipped.workers),
+        "d": ("friendlyhello, gunicorn.conf.py",
+              lambda port: [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"], shipped.workers),
+        "a": ("seed, Flask dev server", lambda port: [sys.executable, "bench/seed_app.py"], 0),
+    }
+
+
+def launch(key, spec, env, redis, args) -> Server:
+    label, command, workers = spec
+    port = free_port()
+    return start(f"({key}) {label}", port, command(port), env, workers, redis, args)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--duration", type=float, default=10, help="seconds of each wrk run")
+    parser.add_argument("--rate-duration", type=float, default=10, help="seconds of each fixed-rate run")
+    parser.add_argument("--warmup", type=float, default=2, help="seconds of each warm-up round")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--outage-duration", type=int, default=5)
+    parser.add_argument("--outage-duration", type=float, default=6)
+    parser.add_argument("--profile", type=Path, metavar="DIR", help="also profile (d) with py-spy into DIR")
     parser.add_argument("--sweep", action="store_true", help="compare gunicorn worker/thread counts")
     parser.add_argument("--strict", action="store_true",
-                        help="exit 1 when a speed target is missed too (by default only when a check of "
-                             "correctness fails: a lost visit, an error while Redis is away)")
+                        help="exit 1 when a speed target is missed too")
     args = parser.parse_args()
-    for program in ("wrk", "redis-server", "redis-cli"):
+    for program in ("wrk", "redis-server", "redis-cli", "vegeta"):
         if shutil.which(program) is None:
-            raise SystemExit(f"bench: {program} is not installed (apt-get install wrk redis-server)")
+            raise SystemExit(f"bench: {program} is not installed (make bench installs what it needs)")
+    if args.profile and not PY_SPY.exists():
+        raise SystemExit(f"bench: {PY_SPY} is not installed (make venv)")
 
     shipped = Settings()
-    gunicorn = [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", str(shipped.workers),
-                "--threads", str(shipped.threads), "--no-control-socket",
-                # An empty config file: gunicorn would otherwise load ./gunicorn.conf.py.
-                "-c", os.devnull, "-b"]
     workdir = Path(tempfile.mkdtemp(prefix="friendlyhello-bench-"))
     redis = Redis(workdir)
-    redis.start()
     env = {"REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(redis.port), "SHUTDOWN_DELAY": "0",
            "PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics")}
-    contenders = {
-        "a": ("seed, Flask dev server", lambda port: [sys.executable, "bench/seed_app.py"]),
-        "b": (f"seed, gunicorn gthread {shipped.workers}x{shipped.threads}",
-              lambda port: [*gunicorn, f"127.0.0.1:{port}", "bench.seed_app:app"]),
-        "c": (f"bare WSGI, gunicorn gthread {shipped.workers}x{shipped.threads}",
-              lambda port: [*gunicorn, f"127.0.0.1:{port}", "bench.floor_app:app"]),
-        "d": ("friendlyhello, gunicorn.conf.py",
-              lambda port: [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]),
-    }
-    if args.sweep:
-        try:
-            return sweep(args, env)
-        finally:
-            redis.stop()
-            shutil.rmtree(workdir, ignore_errors=True)
-    results: dict[str, Result] = {}
-    counted = None
     try:
-        for key, (label, command) in contenders.items():
-            redis.cli("DEL", "counter")
-            port, process = serve_with(command, env)
-            try:
-                results[key] = run_wrk(f"({key}) {label}", port, args)
-            finally:
-                stop(process)
-            if key == "d":
-                counted = int(redis.cli("GET", "counter") or 0)
-        redis.stop()
-        port, process = serve_with(contenders["d"][1], env)
-        try:
-            outage = run_wrk("(d) with Redis stopped", port,
-                             argparse.Namespace(**{**vars(args), "duration": args.outage_duration}))
-        finally:
-            stop(process)
+        if args.sweep:
+            return sweep(args, env, redis)
+        return compare(args, env, redis, shipped, workdir)
     finally:
-        if redis.process.poll() is None:
-            redis.stop()
+        redis.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
-    print(f"\nwrk -t{args.threads} -c{args.connections} -d{args.duration}s on loopback, "
-          f"{os.cpu_count()} cores shared by wrk, Redis and the server\n")
-    print(f"{'':52} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
-    for result in [*results.values(), outage]:
-        print(f"{result.label:52} {result.requests_per_second:9.0f} {result.p50_ms:8.2f} "
-              f"{result.p99_ms:8.2f} {result.non_2xx:8d}")
-    d = results["d"]
-    speed, correctness = [], []
-    print()
-    for key, target in TARGETS.items():
-        ratio = d.requests_per_second / results[key].requests_per_second
-        speed.append((f"(d)/({key}) = {ratio:.2f}x", ratio >= target, f">= {target}x"))
-    speed.append((f"(d) p99 = {d.p99_ms:.2f} ms", d.p99_ms <= P99_TARGET_MS, f"<= {P99_TARGET_MS} ms"))
-    speed.append((f"(d) p99 with Redis stopped = {outage.p99_ms:.2f} ms", outage.p99_ms <= OUTAGE_P99_TARGET_MS,
-                  f"<= {OUTAGE_P99_TARGET_MS} ms"))
-    correctness.append((f"(d) with Redis stopped: {outage.non_2xx} answers not 200", outage.non_2xx == 0,
-                        "all 200"))
-    # wrk stops mid-flight: requests it sent but never read may have counted too.
-    correctness.append((f"(d) Redis counter {counted} vs 200 responses {d.ok} (sent {d.sent})",
-                        d.ok <= counted <= d.sent, "200s <= counter <= sent: no visit lost"))
-    for text, passed, target in speed + correctness:
-        print(f"  {'ok  ' if passed else 'MISS'}  {text:58} target {target}")
-    failed = [text for text, passed, _ in correctness + (speed if args.strict else []) if not passed]
+
+def compare(args, env, redis: Redis, shipped: Settings, workdir: Path) -> int:
+    measured: dict[str, Measured] = {}
+    checks: list[tuple[str, bool, str]] = []  # correctness and method: always fail the run
+    fixed_rate = None
+    for key, spec in contenders(shipped).items():
+        server = launch(key, spec, env, redis, args)
+        try:
+            result, usage = saturate(server, redis, args)
+            measured[key] = Measured(key, server.label, result, usage)
+            if key == "d":
+                counted = redis.count()
+                ok = result.completed - result.non_2xx
+                # wrk stops mid-flight: requests sent but never read may have counted too.
+                checks.append((f"(d) Redis counter {counted} vs 200s {ok} under wrk",
+                               ok <= counted <= result.completed + args.connections,
+                               "200s <= counter <= 200s + connections"))
+            if key == "c":
+                fixed_rate = max(1, int(result.requests_per_second * FIXED_RATE_SHARE))
+            if key != "a":
+                before = redis.count()
+                measured[key].fixed_rate = vegeta(server.port, fixed_rate, args.rate_duration, workdir)
+                if key == "d":
+                    added = redis.count() - before
+                    checks.append((f"(d) Redis counter +{added} vs 200s {measured[key].fixed_rate.ok} at the "
+                                   f"fixed rate", added == measured[key].fixed_rate.ok, "equal"))
+            if args.profile and key == "d":
+                profile(server, args)
+        finally:
+            stop(server.process)
+
+    server = launch("d", contenders(shipped)["d"], env, redis, args)
+    try:
+        frozen = run_with_redis_frozen(server, redis, args)
+    finally:
+        stop(server.process)
+
+    report(args, measured, frozen, fixed_rate, checks)
+    speed = speed_checks(measured)
+    for text, passed, target in speed + checks:
+        print(f"  {'ok  ' if passed else 'MISS'}  {text:62} target {target}")
+    failed = [text for text, passed, _ in checks + (speed if args.strict else []) if not passed]
     return 1 if failed else 0
+
+
+def run_with_redis_frozen(server: Server, redis: Redis, args) -> WrkResult:
+    """wrk against (d) with Redis stopped by SIGSTOP from its first second on:
+    connections stay open and nothing answers, the worst kind of outage."""
+    process = subprocess.Popen(wrk_command(server.port, args, args.outage_duration), stdout=subprocess.PIPE,
+                               text=True)
+    time.sleep(1)
+    os.kill(redis.process.pid, signal.SIGSTOP)
+    try:
+        output, _ = process.communicate(timeout=args.outage_duration + 60)
+    finally:
+        os.kill(redis.process.pid, signal.SIGCONT)
+    return parse_wrk(output)
+
+
+def profile(server: Server, args) -> None:
+    """py-spy samples one worker of (d) under the same wrk load: a flame graph,
+    and the functions by the share of samples they appear in. Only the thread
+    holding the GIL is sampled: where the worker's CPU goes, not where its
+    threads wait."""
+    args.profile.mkdir(parents=True, exist_ok=True)
+    outputs = {"flamegraph": args.profile / "service.svg", "raw": args.profile / "service.txt"}
+    spies = [subprocess.Popen([str(PY_SPY), "record", "--pid", str(server.workers[0]), "--rate", "250",
+                               "--duration", str(int(args.duration)), "--nonblocking", "--gil", "--format", kind,
+                               "--output", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for kind, path in outputs.items()]
+    time.sleep(1)  # py-spy attaches
+    wrk(server.port, args, args.duration)
+    for spy in spies:
+        spy.wait(timeout=120)
+    inclusive, own, total = collections.Counter(), collections.Counter(), 0
+    for line in outputs["raw"].read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        # "function (file:line)" without the line: one entry per function.
+        frames = [re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";")]
+        total += int(count)
+        own[frames[-1]] += int(count)
+        for frame in set(frames):
+            inclusive[frame] += int(count)
+    print(f"\nprofile of one (d) worker under wrk ({total} samples; flame graph {outputs['flamegraph']}):")
+    print(f"  {'in':>5} {'own':>5}  function")
+    for frame, count in inclusive.most_common(30):
+        print(f"  {count / total:5.0%} {own[frame] / total:5.0%}  {frame}")
+
+
+def report(args, measured: dict[str, Measured], frozen: WrkResult, fixed_rate: int, checks) -> None:
+    print(f"\nSaturation: wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s. Fixed rate: vegeta "
+          f"at {fixed_rate} req/s (half the floor's capacity) for {args.rate_duration:g}s. On loopback, "
+          f"{os.cpu_count()} cores shared by the load generator, the server and Redis.\n")
+    print(f"{'':44} {'---------- saturation ----------':>34}   {'------ fixed rate ------':>26}")
+    print(f"{'':44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}   {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'p99.9 ms':>8}")
+    for item in measured.values():
+        run, rate = item.saturation, item.fixed_rate
+        tail = f"{rate.p50_ms:8.2f} {rate.p99_ms:8.2f} {rate.p999_ms:8.2f}" if rate else ""
+        print(f"{item.label:44} {run.requests_per_second:8.0f} {run.p50_ms:8.2f} {run.p99_ms:8.2f} "
+              f"{run.non_2xx + run.socket_errors:7d}   {tail}")
+    print(f"{'(d) with Redis frozen (SIGSTOP)':44} {frozen.requests_per_second:8.0f} {frozen.p50_ms:8.2f} "
+          f"{frozen.p99_ms:8.2f} {frozen.non_2xx + frozen.socket_errors:7d}")
+
+    print("\nWhere the CPU went during each wrk run (share of all cores), and each worker's part of the server's:")
+    print(f"{'':44} {'wrk':>6} {'server':>7} {'redis':>6} {'idle':>6}   workers")
+    for item in measured.values():
+        usage = item.usage
+        idle = 1 - usage.share_of_cores(usage.generator + usage.server + usage.redis)
+        print(f"{item.label:44} {usage.share_of_cores(usage.generator):6.0%} {usage.share_of_cores(usage.server):7.0%} "
+              f"{usage.share_of_cores(usage.redis):6.0%} {max(idle, 0):6.0%}   {format_shares(usage)}")
+    print()
+
+    for item in measured.values():
+        workers = len(item.usage.per_worker)
+        floor = MIN_WORKER_SHARE / workers
+        checks.append((f"({item.key}) workers' CPU shares {format_shares(item.usage)}",
+                       min(item.usage.worker_shares()) >= floor, f"each >= {floor:.0%}"))
+        checks.append((f"({item.key}) wrk CPU {item.usage.generator:.1f}s vs server {item.usage.server:.1f}s",
+                       item.usage.generator < item.usage.server, "wrk < server"))
+        if item.fixed_rate:
+            rate = item.fixed_rate
+            checks.append((f"({item.key}) vegeta sent {rate.kept:.1%} of {rate.rate} req/s",
+                           rate.kept >= MIN_RATE_KEPT, f">= {MIN_RATE_KEPT:.0%}"))
+            checks.append((f"({item.key}) fixed rate: {rate.sent - rate.ok} of {rate.sent} answers not 200",
+                           rate.ok == rate.sent, "all 200"))
+        checks.append((f"({item.key}) wrk: {item.saturation.non_2xx} not 200, {item.saturation.socket_errors} "
+                       f"socket errors", item.saturation.non_2xx + item.saturation.socket_errors == 0, "none"))
+    checks.append((f"(d) Redis frozen: {frozen.non_2xx} not 200, {frozen.socket_errors} socket errors",
+                   frozen.non_2xx + frozen.socket_errors == 0, "every answer 200"))
+
+
+def speed_checks(measured: dict[str, Measured]) -> list[tuple[str, bool, str]]:
+    d = measured["d"]
+    checks = []
+    for key, target in THROUGHPUT_TARGETS.items():
+        ratio = d.saturation.requests_per_second / measured[key].saturation.requests_per_second
+        checks.append((f"(d)/({key}) = {ratio:.2f}x requests/s", ratio >= target, f">= {target}x"))
+    ratio = d.fixed_rate.p99_ms / measured["c"].fixed_rate.p99_ms
+    checks.append((f"(d) p99 at the fixed rate = {ratio:.2f}x (c)'s", ratio <= FIXED_RATE_P99_TARGET,
+                   f"<= {FIXED_RATE_P99_TARGET}x"))
+    if "a" in measured:
+        ratio = d.saturation.requests_per_second / measured["a"].saturation.requests_per_second
+        print(f"  (d)/(a) = {ratio:.2f}x requests/s: the service against the seed as the seed ran\n")
+    return checks
 
 
 SWEEP = [("2", "1"), ("2", "4"), ("2", "8"), ("2", "16"), ("3", "4"), ("4", "2")]
 
 
-def sweep(args, env) -> int:
-    print(f"{'workers x threads':20} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+def sweep(args, env, redis: Redis) -> int:
+    print(f"{'workers x threads':20} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}   workers' CPU shares")
     for workers, threads in SWEEP:
-        command = lambda port: [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]  # noqa: E731
-        port, process = serve_with(command, {**env, "WEB_CONCURRENCY": workers, "GUNICORN_THREADS": threads})
+        label, command, _ = contenders(Settings())["d"]
+        server = launch("d", (label, command, int(workers)),
+                        {**env, "WEB_CONCURRENCY": workers, "GUNICORN_THREADS": threads}, redis, args)
         try:
-            result = run_wrk(f"{workers}x{threads}", port, args)
+            result, usage = measure_usage(server, redis, lambda: wrk(server.port, args, args.duration))
         finally:
-            stop(process)
+            stop(server.process)
         print(f"{workers + ' x ' + threads:20} {result.requests_per_second:9.0f} {result.p50_ms:8.2f} "
-              f"{result.p99_ms:8.2f}")
+              f"{result.p99_ms:8.2f}   {format_shares(usage)}")
     return 0
-
-
-def serve_with(command, env):
-    port = free_port()
-    process = subprocess.Popen(command(port), cwd=ROOT,
-                               env={**os.environ, **env, "PORT": str(port)},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for_port(port, process)
-    return port, process
 
 
 if __name__ == "__main__":

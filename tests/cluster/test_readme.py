@@ -211,10 +211,12 @@ def make_lint(reader: Reader, command: str) -> None:
 
 
 def make_bench(reader: Reader, command: str) -> None:
-    # A missed speed target is a printed result; a run that fails (a crash, a
-    # lost visit, an error while Redis is away) fails here.
-    output = reader.run(command, timeout=900)
-    assert re.search(r"^\s+ok\s+\(d\) Redis counter .* no visit lost$", output, re.M), output[-2000:]
+    # Shorter runs than the README's: this checks that the benchmark works and
+    # that its checks of method and correctness pass (exit status 0), not speed.
+    output = reader.run(f"BENCH_ARGS='--duration 3 --rate-duration 3 --warmup 1' {command}", timeout=900)
+    assert re.search(r"^\s+ok\s+\(d\) Redis counter .* under wrk ", output, re.M), output[-3000:]
+    assert len(re.findall(r"^\s+ok\s+\(\w\) workers' CPU shares", output, re.M)) == 4, output[-3000:]
+    assert "fixed rate" in output, output[-3000:]
 
 
 def compose_up(reader: Reader, command: str) -> None:
