@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from flask import Flask, Response, abort, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -16,12 +17,14 @@ from .config import ConfigError, Settings
 from .counter import VisitCounter
 from .jsonlog import REQUEST_ID_HEADER, configure_app_logger, request_id_from
 from .metrics import Metrics
-from .page import Page, PageServer
+
+if TYPE_CHECKING:
+    from .page import Page
 
 __version__ = "0.1.0"
 
-# What any route answers to an error no handler expected.
-INTERNAL_ERROR = json.dumps({"error": "Internal Server Error", "status": 500}).encode()
+# What any route answers to an error no handler expected (as jsonify writes it).
+INTERNAL_ERROR = json.dumps({"error": "Internal Server Error", "status": 500}, separators=(",", ":")).encode() + b"\n"
 
 
 @dataclass
@@ -31,7 +34,6 @@ class State:
     settings: Settings
     counter: VisitCounter
     metrics: Metrics
-    hostname: str
     page: Page
     draining: threading.Event = field(default_factory=threading.Event)
 
@@ -65,12 +67,16 @@ def create_app(settings: Settings | None = None) -> Flask:
         on_error=lambda operation: metrics.redis_errors.labels(operation).inc(),
         on_value=metrics.visits.set,
     )
-    hostname = socket.gethostname()
-    page = Page(app.jinja_env.get_template("index.html"), settings.name, hostname)
-    global _serving
-    _serving = app.extensions["friendlyhello"] = State(settings, counter, metrics, hostname, page)
+    # Imported here, as the views are: gunicorn's master imports this package
+    # (for its settings), and a module it holds is not reloaded by the workers.
+    from . import ops, views
+    from .page import Page, PageServer
 
-    def unexpected_error(environ: dict, request_id: str) -> tuple[str, str, bytes]:
+    page = Page(app.jinja_env.get_template("index.html"), settings.name, socket.gethostname())
+    global _serving
+    _serving = app.extensions["friendlyhello"] = State(settings, counter, metrics, page)
+
+    def unexpected_error(request_id: str) -> tuple[str, str, bytes]:
         app.logger.exception("unhandled error", extra={"fields": {"request_id": request_id}})
         return "500 INTERNAL SERVER ERROR", "application/json", INTERNAL_ERROR
 
@@ -79,16 +85,14 @@ def create_app(settings: Settings | None = None) -> Flask:
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
 
-    from . import ops, views
-
     app.register_blueprint(views.pages)
     app.register_blueprint(views.api)
     app.register_blueprint(ops.bp)
-    _install_request_hooks(app, metrics)
+    _install_request_hooks(app, metrics, unexpected_error)
     return app
 
 
-def _install_request_hooks(app: Flask, metrics: Metrics) -> None:
+def _install_request_hooks(app: Flask, metrics: Metrics, unexpected_error) -> None:
     @app.before_request
     def start_request() -> None:
         g.started = time.perf_counter()
@@ -123,9 +127,9 @@ def _install_request_hooks(app: Flask, metrics: Metrics) -> None:
         return error
 
     @app.errorhandler(Exception)
-    def unexpected_error(error: Exception):
-        app.logger.exception("unhandled error")
-        return Response(INTERNAL_ERROR, 500, mimetype="application/json")
+    def any_other_error(error: Exception):
+        _, content_type, body = unexpected_error(g.get("request_id") or request_id_from(None))
+        return Response(body, 500, content_type=content_type)
 
 
 __all__ = ["ConfigError", "Settings", "create_app", "serving_state", "__version__"]

@@ -2,10 +2,13 @@
 
 The access log is on every request's path, so its lines skip the logging
 module: each is formatted directly and queued, and a thread of each worker
-writes the queue out every ACCESS_FLUSH_SECONDS, whole lines of at most
-PIPE_BUF bytes per write, so that lines from several workers sharing one pipe
-never interleave. A worker that is killed (SIGKILL) loses what it had queued;
-one that exits flushes first.
+writes the queue out every ACCESS_FLUSH_SECONDS in writes of whole lines of at
+most PIPE_BUF bytes, which the kernel keeps whole when several workers share
+one pipe (a single line longer than that, from a very long URL or User-Agent,
+is written alone and can be split, as any write of its size). A worker that
+exits flushes first; one that is killed (SIGKILL) loses at most what it queued
+in the last ACCESS_FLUSH_SECONDS. Access lines may thus come up to that much
+later than app and error lines written meanwhile; each carries its time.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ from gunicorn import glogging
 
 REQUEST_ID_HEADER = "X-Request-ID"
 ACCESS_FLUSH_SECONDS = 0.1
+# Past this many queued lines (stdout is slow or blocked) the request thread
+# writes them itself: back-pressure as with a direct write, and bounded memory.
+ACCESS_QUEUE_LIMIT = 10000
 
 # An incoming request id is echoed and logged only when it looks like one.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -113,6 +119,7 @@ class LineQueue:
         os.register_at_fork(after_in_child=self._forked)
 
     def _forked(self) -> None:
+        self._lines.clear()  # the parent's lines are the parent's to write
         self._lock = threading.Lock()
         self._writing = False
 
@@ -120,6 +127,8 @@ class LineQueue:
         self._lines.append(line)  # deque.append is atomic: no lock on the request path
         if not self._writing:
             self._start_writer()
+        elif len(self._lines) > ACCESS_QUEUE_LIMIT:
+            self.flush()
 
     def _start_writer(self) -> None:
         with self._lock:
@@ -129,9 +138,15 @@ class LineQueue:
         threading.Thread(target=self._write_periodically, name="access-log", daemon=True).start()
 
     def _write_periodically(self) -> None:
+        reported = False
         while True:
             time.sleep(self.interval)
-            self.flush()
+            try:
+                self.flush()
+            except Exception as error:  # stdout gone or broken: say so once, keep draining
+                if not reported:
+                    print(f"access log: cannot write to stdout: {error!r}", file=sys.stderr)
+                    reported = True
 
     def flush(self) -> None:
         with self._lock:
@@ -149,7 +164,6 @@ class LineQueue:
     @staticmethod
     def _write(data: bytes) -> None:
         stream = sys.stdout
-        stream.flush()  # whatever the logging handlers wrote comes first
         try:
             fd = stream.fileno()
         except (AttributeError, OSError, ValueError):  # a stream in memory (tests)
@@ -172,14 +186,16 @@ class _Clock:
     """The log's timestamp, formatted once per second rather than per line."""
 
     def __init__(self) -> None:
-        self._second, self._text = -1, ""
+        self._second = (-1, "")  # one tuple, replaced whole: threads never see a mix
 
     def now(self) -> str:
         now = time.time()
-        second = int(now)
-        if second != self._second:
-            self._text, self._second = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)), second
-        return f"{self._text}.{int((now - second) * 1000):03d}Z"
+        second, text = self._second
+        if int(now) != second:
+            second = int(now)
+            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = (second, text)
+        return f"{text}.{int((now - second) * 1000):03d}Z"
 
 
 class GunicornLogger(glogging.Logger):
@@ -198,8 +214,16 @@ class GunicornLogger(glogging.Logger):
         self._clock = _Clock()
 
     def access(self, resp, req, environ, request_time) -> None:
-        if not (self.cfg.accesslog or self.cfg.logconfig or self.cfg.syslog):
+        if not self.access_log_enabled:
             return
+        try:
+            self._access(resp, environ, request_time)
+        except Exception:
+            self.exception("access log: cannot log a request")
+
+    def _access(self, resp, environ, request_time) -> None:
+        # gunicorn's own error replies (400, 431...) carry only the status line.
+        status = getattr(resp, "status_code", None) or int(str(resp.status).split(None, 1)[0])
         request_id = None
         for name, value in resp.headers:
             if len(name) == len(REQUEST_ID_HEADER) and name.lower() == "x-request-id":
@@ -209,7 +233,7 @@ class GunicornLogger(glogging.Logger):
             f'{{"time": "{self._clock.now()}", "level": "info", "logger": "gunicorn.access", '
             f'"message": "request", "request_id": {_string(request_id)}, '
             f'"method": {_string(environ.get("REQUEST_METHOD"))}, "path": {_string(environ.get("PATH_INFO"))}, '
-            f'"query": {_string(environ.get("QUERY_STRING") or None)}, "status": {int(resp.status_code)}, '
+            f'"query": {_string(environ.get("QUERY_STRING") or None)}, "status": {int(status)}, '
             f'"bytes": {"null" if sent is None else int(sent)}, '
             f'"duration_ms": {round(request_time.total_seconds() * 1000, 3)!r}, '
             f'"remote_addr": {_string(environ.get("REMOTE_ADDR"))}, '

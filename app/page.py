@@ -27,15 +27,27 @@ class Page:
     """templates/index.html for one name and host name.
 
     Rendered at start-up with a mark where the count goes, and split there:
-    a visit then costs one bytes formatting. A template that shows the count
-    more than once (or transforms it) is rendered per visit instead.
+    a visit then costs one bytes formatting. A template that does more with
+    the count than print it once (tests it, formats it, shows it twice) gives
+    other pages than the split would for some count: it is rendered per visit.
     """
 
     def __init__(self, template: Template, name: str, hostname: str):
         self._render = lambda visits: template.render(name=name, hostname=hostname, visits=visits).encode()
         self.degraded = self._render(None)
-        parts = template.render(name=name, hostname=hostname, visits=_MARK).split(_MARK)
-        self._around = (parts[0].encode(), parts[1].encode()) if len(parts) == 2 else None
+        self._around = None
+        try:
+            parts = template.render(name=name, hostname=hostname, visits=_MARK).split(_MARK)
+        except Exception:  # the template computes with the count: a string will not do
+            return
+        if len(parts) == 2:
+            around = (parts[0].encode(), parts[1].encode())
+            if all(self._join(around, n) == self._render(n) for n in (0, 1, 2, 10, 1234567)):
+                self._around = around
+
+    @staticmethod
+    def _join(around: tuple[bytes, bytes], visits: int) -> bytes:
+        return b"%s%d%s" % (around[0], visits, around[1])
 
     def body(self, visits: int | None) -> bytes:
         """The page for a count, or the degraded page for None."""
@@ -43,7 +55,7 @@ class Page:
             return self.degraded
         if self._around is None:
             return self._render(visits)
-        return b"%s%d%s" % (self._around[0], visits, self._around[1])
+        return self._join(self._around, visits)
 
 
 def visits_for(counter: VisitCounter, method: str) -> int | None:
@@ -56,14 +68,15 @@ def visits_for(counter: VisitCounter, method: str) -> int | None:
 
 
 def has_body(environ: dict) -> bool:
-    return environ.get("CONTENT_LENGTH", "") not in ("", "0") or "HTTP_TRANSFER_ENCODING" in environ
+    # gunicorn puts CONTENT_LENGTH=None in the environ of a request without one.
+    return environ.get("CONTENT_LENGTH") not in (None, "", "0") or "HTTP_TRANSFER_ENCODING" in environ
 
 
 class PageServer:
     """WSGI middleware in front of Flask's app: serves the page itself."""
 
     def __init__(self, flask_wsgi: Callable, page: Page, counter: VisitCounter, metrics: Metrics,
-                 on_unexpected_error: Callable[[dict, str], tuple[str, str, bytes]]):
+                 on_unexpected_error: Callable[[str], tuple[str, str, bytes]]):
         self.flask_wsgi = flask_wsgi
         self.page = page
         self.counter = counter
@@ -79,7 +92,7 @@ class PageServer:
         try:
             status, content_type, body = "200 OK", CONTENT_TYPE, self.page.body(visits_for(self.counter, method))
         except Exception:
-            status, content_type, body = self.on_unexpected_error(environ, request_id)
+            status, content_type, body = self.on_unexpected_error(request_id)
         start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body))),
                                 (REQUEST_ID_HEADER, request_id)])
         self.observe("/", method, int(status[:3]), time.perf_counter() - started)

@@ -1,3 +1,4 @@
+import io
 import json
 
 import pytest
@@ -91,13 +92,24 @@ def test_an_unexpected_error_is_the_same_json_500_on_both_paths(redis_server, ca
     assert all("RuntimeError: a bug" in entry["exception"] for entry in errors)
 
 
-def test_the_page_skips_flask_unless_it_has_a_body(app):
+@pytest.mark.parametrize("content_length", [None, "", "0"], ids=["gunicorn-none", "empty", "zero"])
+def test_the_page_skips_flask_unless_it_has_a_body(app, content_length):
+    from werkzeug.test import EnvironBuilder
+
     seen = []
     app.before_request(lambda: seen.append(1) and None)
-    client = app.test_client()
-    client.get("/")
-    client.head("/")
+
+    def serve(method, **environ):
+        built = EnvironBuilder(path="/", method=method).get_environ()
+        built.update(environ)
+        answers = []
+        body = b"".join(app.wsgi_app(built, lambda status, headers: answers.append(status)))
+        return answers[0], body
+
+    # A request without a body, as servers say it: no length, an empty one, or 0.
+    assert serve("GET", CONTENT_LENGTH=content_length)[0] == "200 OK"
+    assert serve("HEAD", CONTENT_LENGTH=content_length) == ("200 OK", b"")
     assert seen == []
-    client.get("/", data=b"x", headers={"Content-Type": "application/octet-stream"})
-    client.get("/healthz")
+    serve("GET", CONTENT_LENGTH="1", **{"wsgi.input": io.BytesIO(b"x")})
+    serve("GET", HTTP_TRANSFER_ENCODING="chunked", **{"wsgi.input": io.BytesIO(b"")})
     assert seen == [1, 1]
