@@ -137,7 +137,7 @@ dev: engine tool-helm3 tool-skaffold cluster ## skaffold dev: edits synced into 
 
 .PHONY: test-cluster
 test-cluster: venv engine tool-helm tool-helm3 tool-ct tool-skaffold tool-docker-compose tool-registry cluster ## Smoke and reliability tests of the chart on the kind cluster
-	$(PYTEST) -m cluster --durations=10 tests
+	$(PYTEST) -m cluster --durations=30 tests
 
 .PHONY: bench
 bench: venv system-deps tool-vegeta ## Benchmark the service against the seed app and a bare-WSGI floor
