@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     counter = VisitCounter.from_settings(
         settings,
         on_error=lambda operation: metrics.redis_errors.labels(operation).inc(),
-        on_value=metrics.visits.set,
+        on_value=metrics.visits_seen,
     )
     # Imported here, as the views are: gunicorn's master imports this package
     # (for its settings), and a module it holds is not reloaded by the workers.

@@ -57,6 +57,11 @@ class CircuitBreaker:
     def allow(self) -> str | None:
         """CLOSED or PROBE when the caller may go ahead (it must then report
         how it went with exactly one of the record_ methods), None when not."""
+        if self._delay == 0:
+            # Closed, read without the lock: every request passes here. A
+            # failure recorded meanwhile makes this call one of those that
+            # were already in flight, which the breaker allows for.
+            return self.CLOSED
         with self._lock:
             if self._delay == 0:
                 return self.CLOSED
@@ -66,6 +71,8 @@ class CircuitBreaker:
             return self.PROBE
 
     def record_success(self, ticket: str) -> None:
+        if ticket == self.CLOSED and self._delay == 0:
+            return  # closed and staying so: nothing to change
         with self._lock:
             if ticket == self.PROBE or not self._probing:
                 self._delay = 0.0

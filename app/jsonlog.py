@@ -13,7 +13,6 @@ later than app and error lines written meanwhile; each carries its time.
 
 from __future__ import annotations
 
-import atexit
 import collections
 import itertools
 import json
@@ -27,6 +26,8 @@ import time
 
 from flask import g, has_request_context
 from gunicorn import glogging
+
+from .periodic import Periodic
 
 REQUEST_ID_HEADER = "X-Request-ID"
 ACCESS_FLUSH_SECONDS = 0.1
@@ -110,43 +111,20 @@ class LineQueue:
     """Lines queued by any thread, written to stdout in bulk by one thread."""
 
     def __init__(self, interval: float = ACCESS_FLUSH_SECONDS):
-        self.interval = interval
         self._lines: collections.deque[str] = collections.deque()
         self._lock = threading.Lock()  # one writer at a time: the thread, or a final flush
-        self._writing = False
-        atexit.register(self.flush)
-        # Threads do not survive fork: each worker starts its own writer.
+        self._writer = Periodic("access-log", interval, self.flush)
         os.register_at_fork(after_in_child=self._forked)
 
     def _forked(self) -> None:
         self._lines.clear()  # the parent's lines are the parent's to write
         self._lock = threading.Lock()
-        self._writing = False
 
     def put(self, line: str) -> None:
         self._lines.append(line)  # deque.append is atomic: no lock on the request path
-        if not self._writing:
-            self._start_writer()
-        elif len(self._lines) > ACCESS_QUEUE_LIMIT:
+        self._writer.ensure_running()
+        if len(self._lines) > ACCESS_QUEUE_LIMIT:
             self.flush()
-
-    def _start_writer(self) -> None:
-        with self._lock:
-            if self._writing:
-                return
-            self._writing = True
-        threading.Thread(target=self._write_periodically, name="access-log", daemon=True).start()
-
-    def _write_periodically(self) -> None:
-        reported = False
-        while True:
-            time.sleep(self.interval)
-            try:
-                self.flush()
-            except Exception as error:  # stdout gone or broken: say so once, keep draining
-                if not reported:
-                    print(f"access log: cannot write to stdout: {error!r}", file=sys.stderr)
-                    reported = True
 
     def flush(self) -> None:
         with self._lock:

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from app.metrics import FLUSH_SECONDS
 from tests.conftest import ROOT, VISITS, metric, wait_until
 
 
@@ -39,11 +40,17 @@ def test_metrics_are_summed_across_workers(gunicorn, tmp_path):
     # A new connection per request lets the kernel spread them over both workers.
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda _: requests.get(server.url + "/", timeout=10), range(requests_sent)))
+
+    def counted():
+        text = requests.get(server.url + "/metrics", timeout=10).text
+        return metric(text, "friendlyhello_http_requests_total", route="/", method="GET", status="200")
+
+    # Each worker adds what it counted every FLUSH_SECONDS: a scrape sees every request by then.
+    wait_until(lambda: counted() == requests_sent, timeout=FLUSH_SECONDS + 4, interval=0.2,
+               message=f"{requests_sent} requests in the scrape, not {counted()}")
     files = list((tmp_path / "metrics").glob("counter_*.db"))
     assert len(files) >= 2, f"both workers should have served requests: {files}"
     text = requests.get(server.url + "/metrics", timeout=10).text
-    assert metric(text, "friendlyhello_http_requests_total",
-                  route="/", method="GET", status="200") == requests_sent
     assert metric(text, "friendlyhello_visits") == requests_sent
 
 
