@@ -27,7 +27,7 @@ if [ "${1:-}" != "--force" ] && image_exists "$node_ref"; then
 fi
 
 # What the build needs and cannot install by itself, checked before it starts
-# a compile of 25 minutes rather than after.
+# a compile of half an hour rather than after.
 [ "$(uname -s)" = Linux ] || die "building a kind node needs Linux, not $(uname -s): pull $KIND_NODE_IMAGE instead"
 [ "$(id -u)" -eq 0 ] || die "building a kind node needs root (debootstrap, a privileged container)"
 command -v go >/dev/null || die "building a kind node needs Go on PATH"
