@@ -222,11 +222,20 @@ def test_draining_the_redis_node_degrades_then_loses_no_increment(release, core,
     result = traffic(timeout=300)
     counted = [v for v in result["visits"] if v is not None]
     degraded = sum(1 for v in result["visits"] if v is None)
-    lost = sum(max(0, b - a - 1) for a, b in zip(counted, counted[1:]))
+    # A visit whose INCR Redis ran but whose reply never came (Redis stopping
+    # mid-command) is answered degraded and still counted: a gap the client
+    # sees, bounded by its degraded answers. A lost increment is a count the
+    # client was shown that Redis no longer has: the count going back, or
+    # Redis ending below the last count shown.
+    unseen = sum(max(0, b - a - 1) for a, b in zip(counted, counted[1:]))
+    backwards = sum(1 for a, b in zip(counted, counted[1:]) if b <= a)
+    final = redis_count(release)
     print(f"Redis node {redis_node} drained: {result['requests']} requests, statuses {result['statuses']}, "
-          f"degraded {result['degraded_seconds']:.1f}s ({degraded} answers), increments lost {lost}")
+          f"degraded {result['degraded_seconds']:.1f}s ({degraded} answers), increments lost "
+          f"{backwards + max(0, counted[-1] - final)}, counted but answered degraded {unseen}")
     assert set(result["statuses"]) == {"200"}, (result["statuses"], result["errors"])
     assert degraded > 0, "the page answered degraded while Redis waited for its node"
     assert release.redis_pod(core).spec.node_name == redis_node, "Redis came back on its volume's node"
-    assert counted == sorted(counted) and lost == 0, "the count went on with no gap"
-    assert redis_count(release) == counted[-1], "every counted visit is in Redis, and no other"
+    assert backwards == 0, "the count never went back"
+    assert unseen <= degraded, "every visit counted unseen was one answered degraded"
+    assert final == counted[-1], "every count shown is in Redis, and no visit came after the last"
