@@ -488,14 +488,18 @@ def profile(server: Server, args) -> None:
     args.profile.mkdir(parents=True, exist_ok=True)
     outputs = {"flamegraph": args.profile / "service.svg", "raw": args.profile / "service.txt"}
     seconds = max(1, round(args.duration))
-    spies = [subprocess.Popen([str(PY_SPY), "record", "--pid", str(server.workers[0]), "--rate", "250",
-                               "--duration", str(seconds), "--nonblocking", "--gil", "--format", kind,
-                               "--output", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-             for kind, path in outputs.items()]
-    # wrk covers the whole sampling, from before py-spy attaches to after it stops.
-    wrk(server.port, args, seconds + 2)
-    for spy in spies:
-        spy.wait(timeout=120)
+    command = [str(PY_SPY), "record", "--pid", str(server.workers[0]), "--rate", "250", "--duration", str(seconds),
+               "--nonblocking", "--gil"]
+    # wrk covers both recordings, one after the other (two at once may not
+    # both attach), from before the first attaches to after the second stops.
+    load = subprocess.Popen(wrk_command(server.port, args, 2 * seconds + 4), stdout=subprocess.DEVNULL)
+    try:
+        time.sleep(1)
+        for kind, path in outputs.items():
+            subprocess.run([*command, "--format", kind, "--output", str(path)], check=True,
+                           capture_output=True, timeout=seconds + 60)
+    finally:
+        load.wait(timeout=seconds + 60)
     inclusive, own, total = collections.Counter(), collections.Counter(), 0
     for line in outputs["raw"].read_text().splitlines():
         stack, _, count = line.rpartition(" ")
@@ -505,10 +509,38 @@ def profile(server: Server, args) -> None:
         own[frames[-1]] += int(count)
         for frame in set(frames):
             inclusive[frame] += int(count)
-    print(f"\nprofile of one (d) worker under wrk ({total} samples; flame graph {outputs['flamegraph']}):")
+    if not total:
+        raise SystemExit(f"bench: py-spy recorded no sample of worker {server.workers[0]}")
+    print(f"\nprofile of one (d) worker under wrk ({total} samples; flame graph {outputs['flamegraph']}), by part:")
+    for part, share in profile_parts(outputs["raw"]):
+        print(f"  {share:5.0%}  {part}")
+    print("and by function (in: the samples it appears in, own: those where it runs itself):")
     print(f"  {'in':>5} {'own':>5}  function")
-    for frame, count in inclusive.most_common(30):
+    for frame, count in inclusive.most_common(20):
         print(f"  {count / total:5.0%} {own[frame] / total:5.0%}  {frame}")
+
+
+# The parts of a worker's time, by the first match in its stack (in this order).
+PROFILE_PARTS = [
+    ("metrics (app/metrics.py, prometheus-client)", ("metrics.py", "prometheus_client")),
+    ("access log (app/jsonlog.py)", ("jsonlog.py", "periodic.py")),
+    ("Redis client (redis-py)", ("redis/",)),
+    ("the page: app/page.py, the counter, request ids", ("app/page.py", "app/counter.py")),
+    ("Flask (requests the page server leaves to it)", ("flask/", "werkzeug/")),
+    ("gunicorn: parsing the request", ("gunicorn/http/message.py", "gunicorn/http/parser.py")),
+    ("gunicorn: environ and response", ("gunicorn/http/wsgi.py",)),
+    ("gunicorn: accepting, polling, thread pool", ("gunicorn/", "concurrent/futures")),
+]
+
+
+def profile_parts(raw: Path) -> list[tuple[str, float]]:
+    counts, total = collections.Counter(), 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        total += int(count)
+        part = next((name for name, patterns in PROFILE_PARTS if any(p in stack for p in patterns)), "other")
+        counts[part] += int(count)
+    return [(part, count / total) for part, count in counts.most_common()]
 
 
 def report(args, measured: dict[str, Measured], frozen: WrkResult, fixed_rate: int) -> None:
