@@ -9,8 +9,9 @@ Every request is counted and timed, but in memory first: the totals go to
 prometheus-client every FLUSH_SECONDS, before this process serves a scrape,
 and when it exits. Each update of a multiprocess value costs a lock, a pid
 check and a write into its file; three or four of them per request were
-about a tenth of the page's CPU (make bench). A scrape may thus miss up to
-FLUSH_SECONDS of the other workers' requests, never lose them.
+about a tenth of the page's CPU (make bench). A scrape may thus show the
+other workers' last FLUSH_SECONDS late; a worker that is killed (SIGKILL)
+loses what it counted in its last FLUSH_SECONDS, one that exits flushes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import bisect
 import os
 import threading
+import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess
@@ -50,15 +52,16 @@ class Metrics:
         self.visits = Gauge(
             "friendlyhello_visits", "The visit count last read from or written to Redis.",
             multiprocess_mode="mostrecent", registry=self.registry)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _pending and _visits
+        self._flushing = threading.Lock()  # one flush at a time: a scrape's waits for the thread's
         # the labels (route, method, status) -> [requests, seconds, requests per latency bucket]
         self._pending: dict[tuple[str, str, str], list] = {}
-        self._visits: int | None = None
+        self._visits: tuple[int, float] | None = None  # the count, and when Redis gave it
         self._flusher = Periodic("metrics", FLUSH_SECONDS, self.flush)
         os.register_at_fork(after_in_child=self._forked)
 
     def _forked(self) -> None:
-        self._lock = threading.Lock()
+        self._lock, self._flushing = threading.Lock(), threading.Lock()
         self._pending, self._visits = {}, None  # the parent's to report
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
@@ -78,29 +81,48 @@ class Metrics:
 
     def visits_seen(self, value: int) -> None:
         """The count last read from or written to Redis (the gauge)."""
-        self._visits = value
+        seen = (value, time.time())
+        with self._lock:
+            self._visits = seen
         self._flusher.ensure_running()
 
     def flush(self) -> None:
-        """Adds what was counted in memory to prometheus-client's values."""
-        with self._lock:
-            pending, self._pending = self._pending, {}
-            visits, self._visits = self._visits, None
-        for labels, (requests, seconds, buckets) in pending.items():
-            self.requests.labels(*labels).inc(requests)
-            histogram = self.latency.labels(*labels)
-            # What `observe` does once per request, in one step per bucket: a
-            # histogram child keeps the sum and a count per bucket
-            # (tests/unit/test_metrics.py compares both ways on every release).
-            histogram._sum.inc(seconds)
-            for bucket, count in enumerate(buckets):
-                if count:
-                    histogram._buckets[bucket].inc(count)
-        if visits is not None:
-            self.visits.set(visits)
+        """Adds what was counted in memory to prometheus-client's values. A
+        write that fails loses its own label set's counts; the rest wait for
+        the next flush."""
+        with self._flushing:
+            with self._lock:
+                pending, self._pending = self._pending, {}
+                visits, self._visits = self._visits, None
+            try:
+                while pending:
+                    labels, (requests, seconds, buckets) = pending.popitem()
+                    self.requests.labels(*labels).inc(requests)
+                    histogram = self.latency.labels(*labels)
+                    # What `observe` does once per request, in one step per bucket:
+                    # a histogram child keeps the sum and a count per bucket
+                    # (tests/unit/test_metrics.py compares both ways on every release).
+                    histogram._sum.inc(seconds)
+                    for bucket, count in enumerate(buckets):
+                        if count:
+                            histogram._buckets[bucket].inc(count)
+                if visits is not None:
+                    # Across workers the gauge shows the value with the latest
+                    # timestamp: the time Redis gave the count, not this flush's.
+                    self.visits._value.set(float(visits[0]), timestamp=visits[1])
+            except BaseException:
+                with self._lock:
+                    for labels, totals in pending.items():
+                        kept = self._pending.setdefault(labels, [0, 0.0, [0] * len(_UPPER_BOUNDS)])
+                        kept[0] += totals[0]
+                        kept[1] += totals[1]
+                        kept[2] = [a + b for a, b in zip(kept[2], totals[2])]
+                    if self._visits is None:
+                        self._visits = visits
+                raise
 
     def exposition(self) -> bytes:
-        self.flush()  # this process's own requests are all in
+        self.flush()  # this process's own requests are all in (waits for a flush under way)
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)

@@ -35,16 +35,21 @@ class Periodic:
         with self._lock:
             if self._running:
                 return
+            # Marked running once started: a thread that could not start is tried again next call.
+            threading.Thread(target=self._loop, name=self.name, daemon=True).start()
             self._running = True
-        threading.Thread(target=self._loop, name=self.name, daemon=True).start()
 
     def _loop(self) -> None:
-        reported = False
+        failing = False
         while True:
             time.sleep(self.interval)
             try:
                 self.function()
-            except Exception as error:  # say so once, and keep going: the next round may work
-                if not reported:
-                    print(f"{self.name}: {error!r}", file=sys.stderr)
-                    reported = True
+            except Exception as error:  # say so once per spell of failures, and keep going
+                if not failing:
+                    print(f"{self.name}: failing: {error!r}", file=sys.stderr)
+                    failing = True
+            else:
+                if failing:
+                    print(f"{self.name}: working again", file=sys.stderr)
+                    failing = False

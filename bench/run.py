@@ -481,10 +481,10 @@ def run_with_redis_frozen(server: Server, redis: Redis, args) -> WrkResult:
 
 
 def profile(server: Server, args) -> None:
-    """py-spy samples one worker of (d) under the same wrk load: a flame graph,
-    and the functions by the share of samples they appear in. Only the thread
-    holding the GIL is sampled: where the worker's CPU goes, not where its
-    threads wait."""
+    """py-spy samples one worker of (d) under wrk's load, twice in a row: a
+    flame graph, then raw stacks, summed by part (PROFILE_PARTS) and by
+    function. Only the thread holding the GIL is sampled: where the worker's
+    CPU goes, not where its threads wait."""
     args.profile.mkdir(parents=True, exist_ok=True)
     outputs = {"flamegraph": args.profile / "service.svg", "raw": args.profile / "service.txt"}
     seconds = max(1, round(args.duration))
@@ -496,10 +496,15 @@ def profile(server: Server, args) -> None:
     try:
         time.sleep(1)
         for kind, path in outputs.items():
-            subprocess.run([*command, "--format", kind, "--output", str(path)], check=True,
-                           capture_output=True, timeout=seconds + 60)
+            spy = subprocess.run([*command, "--format", kind, "--output", str(path)], capture_output=True,
+                                 text=True, timeout=seconds + 60)
+            if spy.returncode != 0:
+                raise SystemExit(f"bench: py-spy failed ({spy.returncode}): {spy.stderr.strip()[-500:]}")
+    except BaseException:
+        load.kill()
+        raise
     finally:
-        load.wait(timeout=seconds + 60)
+        load.wait(timeout=2 * seconds + 60)
     inclusive, own, total = collections.Counter(), collections.Counter(), 0
     for line in outputs["raw"].read_text().splitlines():
         stack, _, count = line.rpartition(" ")
@@ -520,12 +525,14 @@ def profile(server: Server, args) -> None:
         print(f"  {count / total:5.0%} {own[frame] / total:5.0%}  {frame}")
 
 
-# The parts of a worker's time, by the first match in its stack (in this order).
+# The parts of a worker's time, by the first match in its stack: the most
+# specific first, so that the page's own time excludes the Redis calls it makes.
 PROFILE_PARTS = [
     ("metrics (app/metrics.py, prometheus-client)", ("metrics.py", "prometheus_client")),
+    ("request ids", ("request_id_from",)),
     ("access log (app/jsonlog.py)", ("jsonlog.py", "periodic.py")),
     ("Redis client (redis-py)", ("redis/",)),
-    ("the page: app/page.py, the counter, request ids", ("app/page.py", "app/counter.py")),
+    ("the page and the counter (app/page.py, app/counter.py)", ("app/page.py", "app/counter.py")),
     ("Flask (requests the page server leaves to it)", ("flask/", "werkzeug/")),
     ("gunicorn: parsing the request", ("gunicorn/http/message.py", "gunicorn/http/parser.py")),
     ("gunicorn: environ and response", ("gunicorn/http/wsgi.py",)),

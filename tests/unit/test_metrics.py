@@ -49,3 +49,25 @@ def test_the_scraping_process_reports_all_it_counted_and_the_last_count():
     text = metrics.exposition().decode()
     assert metric(text, "friendlyhello_visits") == 7
     assert metric(text, "friendlyhello_http_requests_total", route="/", method="GET", status="200") == 3
+
+
+def test_a_failed_write_keeps_the_other_label_sets_for_the_next_flush(monkeypatch):
+    metrics = Metrics()
+    metrics.observe_request("/", "GET", 200, 0.001)
+    metrics.observe_request("/api/visits", "POST", 200, 0.001)
+    labels = metrics.requests.labels
+
+    def failing(*values):
+        if values[0] == "/api/visits":
+            raise OSError("no space left on device")
+        return labels(*values)
+
+    monkeypatch.setattr(metrics.requests, "labels", failing)
+    with pytest.raises(OSError):
+        metrics.flush()
+    monkeypatch.setattr(metrics.requests, "labels", labels)
+    text = metrics.exposition().decode()
+    assert metric(text, "friendlyhello_http_requests_total", route="/", method="GET", status="200") == 1
+    assert not [line for line in text.splitlines()
+                if line.startswith("friendlyhello_http_requests_total{") and 'route="/api/visits"' in line], \
+        "the label set whose write failed is the only one lost"
