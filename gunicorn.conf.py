@@ -57,11 +57,6 @@ def on_starting(server):
         os.remove(path)
 
 
-def worker_exit(server, worker):
-    """The access lines a worker queued are written before it goes."""
-    worker.log.flush_access_log()
-
-
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 

@@ -30,6 +30,7 @@ from gunicorn import glogging
 from .periodic import Periodic
 
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_KEY = REQUEST_ID_HEADER.lower()  # response headers as gunicorn holds them: any case
 ACCESS_FLUSH_SECONDS = 0.1
 # Past this many queued lines (stdout is slow or blocked) the request thread
 # writes them itself: back-pressure as with a direct write, and bounded memory.
@@ -152,7 +153,12 @@ class LineQueue:
             data = data[os.write(fd, data):]
 
 
-_access_lines = LineQueue()
+_access_lines = LineQueue()  # written out by its thread, and at exit
+
+
+def flush_access_log() -> None:
+    """Writes out the access lines this process has queued."""
+    _access_lines.flush()
 _escape = json.encoder.encode_basestring  # a JSON string literal, non-ASCII kept as json.dumps does here
 
 
@@ -204,7 +210,7 @@ class GunicornLogger(glogging.Logger):
         status = getattr(resp, "status_code", None) or int(str(resp.status).split(None, 1)[0])
         request_id = None
         for name, value in resp.headers:
-            if len(name) == len(REQUEST_ID_HEADER) and name.lower() == "x-request-id":
+            if len(name) == len(_REQUEST_ID_KEY) and name.lower() == _REQUEST_ID_KEY:
                 request_id = value
         sent = getattr(resp, "sent", None)
         _access_lines.put(
@@ -216,6 +222,3 @@ class GunicornLogger(glogging.Logger):
             f'"duration_ms": {round(request_time.total_seconds() * 1000, 3)!r}, '
             f'"remote_addr": {_string(environ.get("REMOTE_ADDR"))}, '
             f'"user_agent": {_string(environ.get("HTTP_USER_AGENT"))}}}')
-
-    def flush_access_log(self) -> None:
-        _access_lines.flush()

@@ -37,6 +37,11 @@ FLUSH_SECONDS = 1.0
 _UPPER_BOUNDS = (*LATENCY_BUCKETS, float("inf"))
 
 
+def _no_requests() -> list:
+    """Totals of one label set: [requests, seconds, requests per latency bucket]."""
+    return [0, 0.0, [0] * len(_UPPER_BOUNDS)]
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -54,7 +59,7 @@ class Metrics:
             multiprocess_mode="mostrecent", registry=self.registry)
         self._lock = threading.Lock()  # guards _pending and _visits
         self._flushing = threading.Lock()  # one flush at a time: a scrape's waits for the thread's
-        # the labels (route, method, status) -> [requests, seconds, requests per latency bucket]
+        # the labels (route, method, status) -> their totals (_no_requests)
         self._pending: dict[tuple[str, str, str], list] = {}
         self._visits: tuple[int, float] | None = None  # the count, and when Redis gave it
         self._flusher = Periodic("metrics", FLUSH_SECONDS, self.flush)
@@ -73,7 +78,7 @@ class Metrics:
         with self._lock:
             totals = self._pending.get(key)
             if totals is None:
-                totals = self._pending[key] = [0, 0.0, [0] * len(_UPPER_BOUNDS)]
+                totals = self._pending[key] = _no_requests()
             totals[0] += 1
             totals[1] += seconds
             totals[2][bucket] += 1
@@ -113,7 +118,7 @@ class Metrics:
             except BaseException:
                 with self._lock:
                     for labels, totals in pending.items():
-                        kept = self._pending.setdefault(labels, [0, 0.0, [0] * len(_UPPER_BOUNDS)])
+                        kept = self._pending.setdefault(labels, _no_requests())
                         kept[0] += totals[0]
                         kept[1] += totals[1]
                         kept[2] = [a + b for a, b in zip(kept[2], totals[2])]

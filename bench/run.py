@@ -91,27 +91,30 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20) -> 
     raise SystemExit(f"bench: nothing listens on port {port} after {timeout}s")
 
 
+def stat_fields(pid: int | str) -> list[str] | None:
+    """/proc/PID/stat after the command name (state, ppid, ...); None once the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time of a process so far (0 once it is gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return 0.0
-    fields = stat.rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    fields = stat_fields(pid)
+    return (int(fields[11]) + int(fields[12])) / TICKS if fields else 0.0
 
 
 def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except (FileNotFoundError, ProcessLookupError):
-                continue
-            if int(stat.rpartition(")")[2].split()[1]) == pid:
-                found.append(int(entry.name))
-    return sorted(found)
+    return sorted(int(entry.name) for entry in Path("/proc").iterdir()
+                  if entry.name.isdigit() and (fields := stat_fields(entry.name)) and int(fields[1]) == pid)
+
+
+def all_idle(pids: list[int], seconds: float) -> bool:
+    """True when none of PIDS used CPU to speak of over the next SECONDS."""
+    before = [cpu_seconds(pid) for pid in pids]
+    time.sleep(seconds)
+    return all(cpu_seconds(pid) - used < 0.02 for pid, used in zip(pids, before))
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -303,9 +306,7 @@ def settle(server: Server, timeout: float = 10) -> None:
     """Waits until no worker is busy: requests of a run that ended are done."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        before = [cpu_seconds(pid) for pid in server.workers]
-        time.sleep(0.3)
-        if all(cpu_seconds(pid) - used < 0.02 for pid, used in zip(server.workers, before)):
+        if all_idle(server.workers, 0.3):
             return
     raise SystemExit(f"bench: {server.label}: still busy {timeout:.0f}s after the load stopped")
 
@@ -334,9 +335,7 @@ def wait_for_workers(process: subprocess.Popen, expected: int, timeout: float = 
     while time.monotonic() < deadline:
         workers = children(process.pid) if expected else [process.pid]
         if len(workers) == max(expected, 1):
-            before = [cpu_seconds(pid) for pid in workers]
-            time.sleep(0.5)
-            if all(cpu_seconds(pid) - used < 0.02 for pid, used in zip(workers, before)):
+            if all_idle(workers, 0.5):
                 return workers
         else:
             time.sleep(0.1)

@@ -188,6 +188,12 @@ class Gunicorn:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def log_entries(self) -> list[dict]:
+        """The JSON lines of the log."""
+        import json
+
+        return [json.loads(line) for line in self.log().splitlines() if line.startswith("{")]
+
     def stop(self) -> int:
         if self.process and self.process.poll() is None:
             self.process.terminate()

@@ -185,7 +185,7 @@ def test_malformed_content_length_is_a_logged_400(gunicorn):
     assert status == 400
     assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
     server.stop()
-    logged = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    logged = server.log_entries()
     assert any(entry["logger"] == "gunicorn.access" and entry["status"] == 400 for entry in logged), logged
 
 
@@ -206,7 +206,7 @@ def test_every_access_line_is_written_by_the_time_the_server_stops(gunicorn):
     with requests.Session() as session:
         ids = [session.get(server.url + "/", timeout=5).headers["X-Request-ID"] for _ in range(300)]
     assert server.stop() == 0
-    logged = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    logged = server.log_entries()
     assert sorted(entry["request_id"] for entry in logged if entry["logger"] == "gunicorn.access"
                   and entry["path"] == "/") == sorted(ids)
 

@@ -65,7 +65,7 @@ class _Response:
     ("/\u2603\x01\t", "", 'quote " and backslash \\'),
 ])
 def test_access_line_is_what_the_json_formatter_writes(capsys, path, query, agent):
-    from app.jsonlog import JsonFormatter
+    from app.jsonlog import JsonFormatter, flush_access_log
 
     logger = gunicorn_logger()
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query, "REMOTE_ADDR": "10.0.0.1"}
@@ -73,7 +73,7 @@ def test_access_line_is_what_the_json_formatter_writes(capsys, path, query, agen
         environ["HTTP_USER_AGENT"] = agent
     logger.access(_Response(200, [("Content-Type", "text/html"), ("X-Request-ID", "rid-1")], 123), None,
                   environ, datetime.timedelta(microseconds=1534))
-    logger.flush_access_log()
+    flush_access_log()
     line = capsys.readouterr().out.strip()
 
     record = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1, "request", (), None)
