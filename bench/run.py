@@ -18,7 +18,8 @@ after start-up) and served part of a warm-up. Then:
     when a worker served too little: the contender was not measured whole;
   - tail latency at a fixed rate (b, c, d): vegeta, an open-model generator
     (a slow answer does not slow the sender), at half the floor's capacity;
-    the run fails when vegeta could not keep the rate.
+    a run where vegeta fell behind the rate is repeated, and after three
+    tries the benchmark fails.
 Then (d) again while Redis is frozen (SIGSTOP): every answer must be 200.
 The visit count in Redis is checked against the answers after (d)'s wrk and
 vegeta runs.
@@ -328,6 +329,23 @@ def saturate(server: Server, redis: Redis, args) -> tuple[WrkResult, Usage]:
     return result, usage
 
 
+def at_fixed_rate(server: Server, redis: Redis, rate: int, args, workdir: Path) -> tuple[RateResult, int]:
+    """A vegeta run and the visits Redis counted during it; run again (3 runs
+    at most) when vegeta fell behind its schedule: then the load generator,
+    not the server, set the pace (a short run on a busy machine can lose a
+    few tenths of a second to the scheduler)."""
+    for attempt in range(1, 4):
+        settle(server)
+        before = redis.count()
+        result = vegeta(server.port, rate, args.rate_duration, workdir)
+        added = redis.count() - before
+        if result.kept >= MIN_RATE_KEPT:
+            break
+        print(f"bench: {server.label}: vegeta sent {result.kept:.1%} of {rate} req/s in run {attempt}",
+              file=sys.stderr)
+    return result, added
+
+
 def wait_for_workers(process: subprocess.Popen, expected: int, timeout: float = 60) -> list[int]:
     """The worker pids, once there are EXPECTED of them and all sit idle
     (start-up, imports included, is over). EXPECTED 0: the process serves itself."""
@@ -434,10 +452,8 @@ def compare(args, env, redis: Redis, shipped: Settings, workdir: Path) -> int:
             if key == "c":
                 fixed_rate = max(1, int(result.requests_per_second * FIXED_RATE_SHARE))
             if key != "a":
-                before = redis.count()
-                measured[key].fixed_rate = vegeta(server.port, fixed_rate, args.rate_duration, workdir)
+                measured[key].fixed_rate, added = at_fixed_rate(server, redis, fixed_rate, args, workdir)
                 if key == "d":
-                    added = redis.count() - before
                     checks.append((f"(d) Redis counter +{added} vs 200s {measured[key].fixed_rate.ok} at the "
                                    f"fixed rate", added == measured[key].fixed_rate.ok, "equal"))
             if args.profile and key == "d":
