@@ -4,6 +4,11 @@ Everything a sandboxed or unusual Docker host needs beyond a normal one is
 decided here, each part only when the Docker host (not the machine running
 this) shows the need:
   - cgroup v1: kubelets from 1.35 on refuse it unless failCgroupV1 is false;
+    and the nodes use the cgroupfs driver, not systemd's: runc's systemd
+    driver freezes a container's cgroup while it sets it up, and cgroup v1's
+    freezer fails that now and then on a busy host ("unable to freeze"). A pod
+    that is not restarted then fails, e.g. local-path's helper pod, and the
+    volume it was to create waits for the provisioner's 2-minute timeout;
   - a capability bounding set without CAP_SYS_RESOURCE: the node's containerd
     runs runc through hack/runc-capbnd (mounted into the node), clamps
     oom_score_adj instead of lowering it, and its unit does not ask for a
@@ -66,8 +71,12 @@ def main() -> int:
     mounts, kubeadm_patches, containerd_patches, unit_lines = [], [], [], []
 
     if cgroup == 1:
-        kubeadm_patches.append(
-            "kind: KubeletConfiguration\napiVersion: kubelet.config.k8s.io/v1beta1\nfailCgroupV1: false\n")
+        kubeadm_patches.append("kind: KubeletConfiguration\napiVersion: kubelet.config.k8s.io/v1beta1\n"
+                               "failCgroupV1: false\ncgroupDriver: cgroupfs\n")
+        for runtime in ("runc", "test-handler"):
+            containerd_patches.append(
+                f'[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.{runtime}.options]\n'
+                "  SystemdCgroup = false\n")
 
     if not bounding >> CAP_SYS_RESOURCE & 1:
         wrapper = host_dir / "runc-capbnd"
