@@ -135,10 +135,11 @@ class Release:
         return helm("test", self.name, "--namespace", self.namespace, "--logs", "--timeout", "3m",
                     timeout=240).stdout
 
-    def web_pods(self, core) -> list:
+    def web_pods(self, core, terminating: bool = False) -> list:
+        """The web pods; those being deleted (in their preStop delay) only if TERMINATING."""
         selector = f"app.kubernetes.io/instance={self.name},app.kubernetes.io/component=web"
         pods = core.list_namespaced_pod(self.namespace, label_selector=selector).items
-        return [p for p in pods if p.metadata.deletion_timestamp is None]
+        return [p for p in pods if terminating or p.metadata.deletion_timestamp is None]
 
     def redis_pod(self, core):
         return core.read_namespaced_pod(f"{self.fullname}-redis-0", self.namespace)
@@ -177,14 +178,17 @@ def port_forward(namespace: str, target: str, remote_port: int):
 
 
 # A client that runs inside the cluster, in the web image (it has Python):
-# it requests URL for SECONDS (or COUNT times) and prints one JSON summary.
+# it requests URL COUNT times, or for at most SECONDS until told to stop
+# (SIGTERM: the request in flight completes), and prints one JSON summary.
 CLIENT_SCRIPT = r"""
-import json, os, re, sys, time, urllib.request, urllib.error
+import json, os, re, signal, sys, time, urllib.request, urllib.error
 url = os.environ["URL"]; seconds = float(os.environ.get("SECONDS_", "0")); count = int(os.environ.get("COUNT", "0"))
 statuses, hosts, visits, errors, degraded_at = {}, {}, [], [], []
+stopping = []
+signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
 deadline = time.monotonic() + seconds
 n = 0
-while (count and n < count) or (seconds and time.monotonic() < deadline):
+while (count and n < count) or (seconds and time.monotonic() < deadline and not stopping):
     n += 1
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
@@ -249,7 +253,12 @@ def client_pod(core, namespace: str, image: str, name: str, url: str, node: str 
         wait_until(lambda: core.read_namespaced_pod(name, namespace).status.phase in ("Running", "Succeeded"),
                    timeout=timeout, interval=0.5, message=f"client pod {name} to run")
 
-    result.wait_running = wait_running
+    def stop():
+        """Ends a timed client early: what it measures is over."""
+        kubectl("-n", namespace, "exec", name, "--", "python", "-c",
+                "import os, signal; os.kill(1, signal.SIGTERM)", timeout=60)
+
+    result.wait_running, result.stop = wait_running, stop
     return result
 
 
@@ -278,9 +287,27 @@ def redis_count(release) -> int:
     return int(result.stdout.strip() or 0)
 
 
-def wait_for_traffic(release, since: int | None = None, visits: int = 20) -> None:
+def wait_for_traffic(release, since: int | None = None, visits: int = 20, timeout: float = 60) -> int:
     """Until a client's visits are being counted (VISITS more than SINCE, or
-    than now): a disruption then meets traffic in flight."""
+    than now): a disruption then meets traffic in flight, or is over and the
+    service counts again. Returns the count then."""
     start = redis_count(release) if since is None else since
-    wait_until(lambda: redis_count(release) >= start + visits, timeout=60, interval=0.5,
-               message="the client's visits to be counted")
+    return wait_until(lambda: (count := redis_count(release)) >= start + visits and count, timeout=timeout,
+                      interval=0.5, message=f"{visits} more visits counted than {start}")
+
+
+def wait_for_new_redis(release, core, old_uid: str, timeout: float = 180) -> None:
+    """Until a Redis pod other than OLD_UID is ready."""
+    from kubernetes.client.exceptions import ApiException
+
+    def ready():
+        try:
+            pod = release.redis_pod(core)
+        except ApiException as error:
+            if error.status == 404:  # between the old pod and its successor
+                return False
+            raise
+        return pod.metadata.uid != old_uid and any(
+            c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or []))
+
+    wait_until(ready, timeout=timeout, interval=0.5, message="the new Redis pod to be ready")

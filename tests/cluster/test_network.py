@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from tests.cluster.conftest import client_pod, kubectl, redis_count, restricted_pod, web_image
+from tests.cluster.conftest import (client_pod, kubectl, redis_count, restricted_pod, wait_for_new_redis,
+                                    wait_for_traffic, web_image)
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.cluster
@@ -178,15 +179,21 @@ def test_draining_a_web_node_under_load_fails_no_request(release, core, api, ima
     assert target, f"no node runs a web pod without Redis: web on {web_nodes}, Redis on {redis_node}"
     pdb = client.PolicyV1Api(api).read_namespaced_pod_disruption_budget(release.fullname, release.namespace)
     traffic = client_pod(core, release.namespace, web_image(image_values), "drain-client",
-                         service_url(core, release), SECONDS_=40, PAUSE=0.005, node=redis_node)
+                         service_url(core, release), SECONDS_=150, PAUSE=0.005, node=redis_node)
     traffic.wait_running()
+    start = wait_for_traffic(release)
     watcher = ReadyWebPods(release, core)
     watcher.start()
     try:
         output = drain(target)
+        # The evicted pod's preStop delay included: its successor serves and it is gone.
+        wait_until(lambda: len(release.web_pods(core, terminating=True)) == 2, timeout=120, interval=0.5,
+                   message="the evicted web pod to be gone")
     finally:
         fewest = watcher.stop()
         kubectl("uncordon", target)
+    wait_for_traffic(release, start, visits=1000, timeout=120)
+    traffic.stop()
     result = traffic(timeout=240)
     print(f"web node {target} drained: {result['requests']} requests, statuses {result['statuses']}, "
           f"fewest ready web pods {fewest}")
@@ -202,9 +209,10 @@ def test_draining_the_redis_node_degrades_then_loses_no_increment(release, core,
     other = [n for n in schedulable_workers(core) if n != redis_node]
     assert other, "a second worker to keep serving"
     traffic = client_pod(core, release.namespace, web_image(image_values), "redis-drain-client",
-                         service_url(core, release), SECONDS_=60, PAUSE=0.02, node=other[0])
+                         service_url(core, release), SECONDS_=180, PAUSE=0.02, node=other[0])
     traffic.wait_running()
     wait_until(lambda: redis_count(release) > 0, timeout=60, interval=0.5, message="counted visits")
+    old_redis = release.redis_pod(core).metadata.uid
     try:
         drain(redis_node)
 
@@ -219,6 +227,9 @@ def test_draining_the_redis_node_degrades_then_loses_no_increment(release, core,
                    message="the page to answer degraded")
     finally:
         kubectl("uncordon", redis_node)
+    wait_for_new_redis(release, core, old_redis)
+    wait_for_traffic(release)
+    traffic.stop()
     result = traffic(timeout=300)
     counted = [v for v in result["visits"] if v is not None]
     degraded = sum(1 for v in result["visits"] if v is None)

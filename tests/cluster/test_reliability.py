@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from tests.cluster.conftest import client_pod, elapsed_since, kubectl, restarts, wait_for_traffic, web_image
+from tests.cluster.conftest import (client_pod, elapsed_since, kubectl, restarts, wait_for_new_redis,
+                                    wait_for_traffic, web_image)
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.cluster
@@ -24,10 +25,14 @@ def test_redis_restart_degrades_then_continues_the_count(release, core, image_va
     web_restarts = restarts(release.web_pods(core))
 
     traffic = client_pod(core, release.namespace, image, "during", f"http://{release.service}/",
-                         SECONDS_=60, PAUSE=0.05)
+                         SECONDS_=150, PAUSE=0.05)
     traffic.wait_running()
     wait_for_traffic(release, last_count)
+    old_redis = release.redis_pod(core).metadata.uid
     kubectl("-n", release.namespace, "delete", "pod", f"{release.fullname}-redis-0", "--wait=false")
+    wait_for_new_redis(release, core, old_redis)
+    wait_for_traffic(release)
+    traffic.stop()
     result = traffic(timeout=180)
     print(f"during the Redis restart: {result['requests']} requests, statuses {result['statuses']}")
     assert set(result["statuses"]) == {"200"}, f"no 5xx and no failed request: {result['statuses']}"
@@ -46,12 +51,18 @@ def test_redis_restart_degrades_then_continues_the_count(release, core, image_va
 def test_zero_downtime_rolling_upgrade(release, core, image_values):
     release.install()
     traffic = client_pod(core, release.namespace, web_image(image_values), "rollout-client",
-                         f"http://{release.service}/", SECONDS_=75, PAUSE=0.005)
+                         f"http://{release.service}/", SECONDS_=180, PAUSE=0.005)
     traffic.wait_running()
-    wait_for_traffic(release)
+    start = wait_for_traffic(release)
     started = time.monotonic()
     release.install("--set", "podAnnotations.rollout=second")
     print(f"helm upgrade --wait took {elapsed_since(started):.1f}s")
+    # Until the old pods are gone (their preStop delay over) and the client has
+    # made its 1,000 requests.
+    wait_until(lambda: len(release.web_pods(core, terminating=True)) == 2, timeout=120, interval=0.5,
+               message="the old web pods to be gone")
+    wait_for_traffic(release, start, visits=1000, timeout=120)
+    traffic.stop()
     result = traffic(timeout=240)
     print(f"during the rolling upgrade: {result['requests']} requests, statuses {result['statuses']}")
     assert result["requests"] >= 1000, result["requests"]
@@ -71,10 +82,12 @@ def test_killed_web_pod_does_not_interrupt_the_service(release, core, api, image
     traffic.wait_running()
     wait_for_traffic(release)
     kubectl("-n", release.namespace, "delete", "pod", victim, "--grace-period=0", "--force")
+    wait_until(lambda: len(release.web_pods(core)) == 2 and all(
+        p.status.phase == "Running" for p in release.web_pods(core)), timeout=120, message="a replacement pod")
+    wait_for_traffic(release)
+    traffic.stop()
     result = traffic(timeout=120)
     print(f"web pod killed: {result['requests']} requests, statuses {result['statuses']}")
     ok = result["statuses"].get("200", 0)
     assert ok >= result["requests"] * 0.97, result
     assert not {s for s in result["statuses"] if s.startswith("5")}, result["statuses"]
-    wait_until(lambda: len(release.web_pods(core)) == 2 and all(
-        p.status.phase == "Running" for p in release.web_pods(core)), timeout=120, message="a replacement pod")
