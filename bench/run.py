@@ -331,9 +331,9 @@ def saturate(server: Server, redis: Redis, args) -> tuple[WrkResult, Usage]:
 
 def at_fixed_rate(server: Server, redis: Redis, rate: int, args, workdir: Path) -> tuple[RateResult, int]:
     """A vegeta run and the visits Redis counted during it; run again (3 runs
-    at most) when vegeta fell behind its schedule: then the load generator,
-    not the server, set the pace (a short run on a busy machine can lose a
-    few tenths of a second to the scheduler)."""
+    at most) when vegeta fell behind its schedule: the rate measured is then
+    not the rate asked for (a short run on a busy machine can lose a few
+    tenths of a second to the scheduler)."""
     for attempt in range(1, 4):
         settle(server)
         before = redis.count()

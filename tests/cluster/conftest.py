@@ -205,7 +205,7 @@ while (count and n < count) or (seconds and time.monotonic() < deadline and not 
     if status == 200 and not found: degraded_at.append(time.monotonic())
     if seconds: time.sleep(float(os.environ.get("PAUSE", "0.01")))
 print("RESULT " + json.dumps({"requests": n, "statuses": statuses, "hosts": hosts, "visits": visits, "errors": errors[:10],
-    "degraded_seconds": (degraded_at[-1] - degraded_at[0]) if degraded_at else 0}))
+    "degraded_seconds": (degraded_at[-1] - degraded_at[0]) if degraded_at else 0, "stopped": bool(stopping)}))
 """
 
 
@@ -233,10 +233,12 @@ def restricted_pod(name: str, image: str, code: str, env: dict | None = None, vo
 
 def client_pod(core, namespace: str, image: str, name: str, url: str, node: str | None = None, **env: str):
     """Starts the in-cluster client (on NODE, where given); returns a function
-    that waits and gives its summary."""
+    that waits and gives its summary, with .wait_running() and .stop() (a
+    timed client told to stop must not have run out of time before)."""
     pod = restricted_pod(name, image, CLIENT_SCRIPT, {"URL": url, **env},
                          labels={"app.kubernetes.io/component": "test-client"}, node=node)
     core.create_namespaced_pod(namespace, pod)
+    told_to_stop = []
 
     def result(timeout: float = 600) -> dict:
         def finished():
@@ -247,16 +249,20 @@ def client_pod(core, namespace: str, image: str, name: str, url: str, node: str 
         log = core.read_namespaced_pod_log(name, namespace)
         line = [l for l in log.splitlines() if l.startswith("RESULT ")]
         assert line, log
-        return json.loads(line[-1][len("RESULT "):])
+        summary = json.loads(line[-1][len("RESULT "):])
+        assert summary["stopped"] or not told_to_stop, f"client {name} ran out of time before it was told to stop"
+        return summary
 
     def wait_running(timeout: float = 120):
         wait_until(lambda: core.read_namespaced_pod(name, namespace).status.phase in ("Running", "Succeeded"),
                    timeout=timeout, interval=0.5, message=f"client pod {name} to run")
 
     def stop():
-        """Ends a timed client early: what it measures is over."""
+        """Ends a timed client early: what it measures is over. (One that
+        ended already is found out by result().)"""
+        told_to_stop.append(True)
         kubectl("-n", namespace, "exec", name, "--", "python", "-c",
-                "import os, signal; os.kill(1, signal.SIGTERM)", timeout=60)
+                "import os, signal; os.kill(1, signal.SIGTERM)", timeout=60, check=False)
 
     result.wait_running, result.stop = wait_running, stop
     return result

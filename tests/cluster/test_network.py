@@ -124,6 +124,10 @@ def test_web_replicas_land_on_different_nodes(release, core):
     assert len(nodes) == 2 and len(set(nodes)) == 2, nodes
 
 
+def ready(pod) -> bool:
+    return any(c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or []))
+
+
 class ReadyWebPods(threading.Thread):
     """Watches, while a drain runs, the fewest web pods that were ready at once."""
 
@@ -133,9 +137,7 @@ class ReadyWebPods(threading.Thread):
 
     def run(self):
         while not self.stopped.is_set():
-            ready = sum(1 for pod in self.release.web_pods(self.core)
-                        if any(c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or [])))
-            self.fewest = min(self.fewest, ready)
+            self.fewest = min(self.fewest, sum(ready(pod) for pod in self.release.web_pods(self.core)))
             time.sleep(0.3)
 
     def stop(self) -> int:
@@ -179,16 +181,16 @@ def test_draining_a_web_node_under_load_fails_no_request(release, core, api, ima
     assert target, f"no node runs a web pod without Redis: web on {web_nodes}, Redis on {redis_node}"
     pdb = client.PolicyV1Api(api).read_namespaced_pod_disruption_budget(release.fullname, release.namespace)
     traffic = client_pod(core, release.namespace, web_image(image_values), "drain-client",
-                         service_url(core, release), SECONDS_=150, PAUSE=0.005, node=redis_node)
+                         service_url(core, release), SECONDS_=600, PAUSE=0.005, node=redis_node)
     traffic.wait_running()
     start = wait_for_traffic(release)
     watcher = ReadyWebPods(release, core)
     watcher.start()
     try:
         output = drain(target)
-        # The evicted pod's preStop delay included: its successor serves and it is gone.
-        wait_until(lambda: len(release.web_pods(core, terminating=True)) == 2, timeout=120, interval=0.5,
-                   message="the evicted web pod to be gone")
+        # Traffic goes on until the evicted pod's successor is ready too.
+        wait_until(lambda: sum(ready(pod) for pod in release.web_pods(core, terminating=True)) == 2,
+                   timeout=120, interval=0.5, message="the evicted web pod's successor to be ready")
     finally:
         fewest = watcher.stop()
         kubectl("uncordon", target)
@@ -209,7 +211,7 @@ def test_draining_the_redis_node_degrades_then_loses_no_increment(release, core,
     other = [n for n in schedulable_workers(core) if n != redis_node]
     assert other, "a second worker to keep serving"
     traffic = client_pod(core, release.namespace, web_image(image_values), "redis-drain-client",
-                         service_url(core, release), SECONDS_=180, PAUSE=0.02, node=other[0])
+                         service_url(core, release), SECONDS_=600, PAUSE=0.02, node=other[0])
     traffic.wait_running()
     wait_until(lambda: redis_count(release) > 0, timeout=60, interval=0.5, message="counted visits")
     old_redis = release.redis_pod(core).metadata.uid
