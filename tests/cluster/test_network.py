@@ -146,9 +146,28 @@ class ReadyWebPods(threading.Thread):
         return self.fewest
 
 
-def drain(node: str) -> str:
-    return kubectl("drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=180s",
-                   timeout=240).stdout
+def local_path_helpers(core, node: str) -> list[str]:
+    """local-path's helper pods on NODE: each creates or deletes a volume there
+    (an earlier test's namespace going away starts one)."""
+    pods = core.list_namespaced_pod("local-path-storage", field_selector=f"spec.nodeName={node}").items
+    return [pod.metadata.name for pod in pods if pod.metadata.name.startswith("helper-pod-")]
+
+
+def drain(core, node: str) -> str:
+    """kubectl drain, once local-path's work on NODE is done: a helper pod has
+    no controller, so drain refuses to evict it (as it should: the volume
+    would be left half made or half deleted). One that starts between the
+    check and the drain is waited for the same way."""
+    for _ in range(3):
+        wait_until(lambda: not local_path_helpers(core, node), timeout=180, interval=0.5,
+                   message=f"local-path's helper pods on {node} to finish")
+        result = kubectl("drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=180s",
+                         timeout=240, check=False)
+        if result.returncode == 0:
+            return result.stdout
+        if "local-path-storage/helper-pod-" not in result.stderr:
+            break
+    raise AssertionError(f"kubectl drain {node} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
 
 
 def page_is_degraded(release, core) -> bool:
@@ -187,7 +206,7 @@ def test_draining_a_web_node_under_load_fails_no_request(release, core, api, ima
     watcher = ReadyWebPods(release, core)
     watcher.start()
     try:
-        output = drain(target)
+        output = drain(core, target)
         # Traffic goes on until the evicted pod's successor is ready too.
         wait_until(lambda: sum(ready(pod) for pod in release.web_pods(core, terminating=True)) == 2,
                    timeout=120, interval=0.5, message="the evicted web pod's successor to be ready")
@@ -216,7 +235,7 @@ def test_draining_the_redis_node_degrades_then_loses_no_increment(release, core,
     wait_until(lambda: redis_count(release) > 0, timeout=60, interval=0.5, message="counted visits")
     old_redis = release.redis_pod(core).metadata.uid
     try:
-        drain(redis_node)
+        drain(core, redis_node)
 
         def waiting_redis():
             # Redis's volume is local to its node: the new pod waits for it.
