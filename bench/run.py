@@ -520,19 +520,19 @@ def profile(server: Server, args) -> None:
         raise
     finally:
         load.wait(timeout=2 * seconds + 60)
-    inclusive, own, total = collections.Counter(), collections.Counter(), 0
-    for line in outputs["raw"].read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        # "function (file:line)" without the line: one entry per function.
-        frames = [re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";")]
-        total += int(count)
-        own[frames[-1]] += int(count)
-        for frame in set(frames):
-            inclusive[frame] += int(count)
+    stacks = raw_stacks(outputs["raw"])
+    total = sum(count for _, count in stacks)
     if not total:
         raise SystemExit(f"bench: py-spy recorded no sample of worker {server.workers[0]}")
+    inclusive, own = collections.Counter(), collections.Counter()
+    for stack, count in stacks:
+        # "function (file:line)" without the line: one entry per function.
+        frames = [re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";")]
+        own[frames[-1]] += count
+        for frame in set(frames):
+            inclusive[frame] += count
     print(f"\nprofile of one (d) worker under wrk ({total} samples; flame graph {outputs['flamegraph']}), by part:")
-    for part, share in profile_parts(outputs["raw"]):
+    for part, share in profile_parts(stacks, total):
         print(f"  {share:5.0%}  {part}")
     print("and by function (in: the samples it appears in, own: those where it runs itself):")
     print(f"  {'in':>5} {'own':>5}  function")
@@ -555,13 +555,17 @@ PROFILE_PARTS = [
 ]
 
 
-def profile_parts(raw: Path) -> list[tuple[str, float]]:
-    counts, total = collections.Counter(), 0
-    for line in raw.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        total += int(count)
+def raw_stacks(raw: Path) -> list[tuple[str, int]]:
+    """py-spy's raw output: each stack ("frame;frame;...") with its sample count."""
+    return [(stack, int(count)) for stack, _, count in
+            (line.rpartition(" ") for line in raw.read_text().splitlines())]
+
+
+def profile_parts(stacks: list[tuple[str, int]], total: int) -> list[tuple[str, float]]:
+    counts = collections.Counter()
+    for stack, count in stacks:
         part = next((name for name, patterns in PROFILE_PARTS if any(p in stack for p in patterns)), "other")
-        counts[part] += int(count)
+        counts[part] += count
     return [(part, count / total) for part, count in counts.most_common()]
 
 

@@ -302,6 +302,10 @@ def wait_for_traffic(release, since: int | None = None, visits: int = 20, timeou
                       interval=0.5, message=f"{visits} more visits counted than {start}")
 
 
+def pod_ready(pod) -> bool:
+    return any(c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or []))
+
+
 def wait_for_new_redis(release, core, old_uid: str, timeout: float = 180) -> None:
     """Until a Redis pod other than OLD_UID is ready."""
     from kubernetes.client.exceptions import ApiException
@@ -313,7 +317,6 @@ def wait_for_new_redis(release, core, old_uid: str, timeout: float = 180) -> Non
             if error.status == 404:  # between the old pod and its successor
                 return False
             raise
-        return pod.metadata.uid != old_uid and any(
-            c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or []))
+        return pod.metadata.uid != old_uid and pod_ready(pod)
 
     wait_until(ready, timeout=timeout, interval=0.5, message="the new Redis pod to be ready")

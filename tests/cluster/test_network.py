@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from tests.cluster.conftest import (client_pod, kubectl, redis_count, restricted_pod, wait_for_new_redis,
-                                    wait_for_traffic, web_image)
+from tests.cluster.conftest import (client_pod, kubectl, pod_ready, redis_count, restricted_pod,
+                                    wait_for_new_redis, wait_for_traffic, web_image)
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.cluster
@@ -124,10 +124,6 @@ def test_web_replicas_land_on_different_nodes(release, core):
     assert len(nodes) == 2 and len(set(nodes)) == 2, nodes
 
 
-def ready(pod) -> bool:
-    return any(c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or []))
-
-
 class ReadyWebPods(threading.Thread):
     """Watches, while a drain runs, the fewest web pods that were ready at once."""
 
@@ -137,7 +133,7 @@ class ReadyWebPods(threading.Thread):
 
     def run(self):
         while not self.stopped.is_set():
-            self.fewest = min(self.fewest, sum(ready(pod) for pod in self.release.web_pods(self.core)))
+            self.fewest = min(self.fewest, sum(pod_ready(pod) for pod in self.release.web_pods(self.core)))
             time.sleep(0.3)
 
     def stop(self) -> int:
@@ -208,7 +204,7 @@ def test_draining_a_web_node_under_load_fails_no_request(release, core, api, ima
     try:
         output = drain(core, target)
         # Traffic goes on until the evicted pod's successor is ready too.
-        wait_until(lambda: sum(ready(pod) for pod in release.web_pods(core, terminating=True)) == 2,
+        wait_until(lambda: sum(pod_ready(pod) for pod in release.web_pods(core, terminating=True)) == 2,
                    timeout=120, interval=0.5, message="the evicted web pod's successor to be ready")
     finally:
         fewest = watcher.stop()
