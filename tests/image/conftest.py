@@ -13,7 +13,6 @@ import requests
 from tests.conftest import ROOT, missing_prerequisite, require_program, wait_until
 
 
-
 def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=check,
                           timeout=timeout)
@@ -47,10 +46,17 @@ def redis_image(docker_engine) -> str:
 
 @pytest.fixture
 def network(docker_engine):
+    """A network of its own for the test. A test that asks for run_container
+    first has its containers removed after the network: they are removed
+    here, so the network always goes (each one left behind takes an address
+    pool, and the engine has about thirty)."""
     name = f"fh-test-{uuid.uuid4().hex[:8]}"
     docker("network", "create", name)
     yield name
-    docker("network", "rm", name, check=False)
+    attached = docker("network", "inspect", "-f", "{{range $id, $c := .Containers}}{{$id}} {{end}}", name).stdout
+    if attached.split():
+        docker("rm", "-f", "-v", *attached.split())
+    docker("network", "rm", name)
 
 
 class Container:

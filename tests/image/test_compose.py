@@ -46,7 +46,9 @@ def stack(image, redis_image):
     except subprocess.CalledProcessError as error:
         raise AssertionError(f"compose failed: {error.stderr}\n{run('logs', check=False).stdout}")
     finally:
-        run("down", "--volumes", "--timeout", "20", check=False)
+        down = run("down", "--volumes", "--timeout", "20", check=False)
+    # A project left behind keeps its network, and with it one of the engine's address pools.
+    assert down.returncode == 0, f"compose down failed: {down.stderr}"
 
 
 def test_stack_counts_and_survives_a_redis_restart(stack):
