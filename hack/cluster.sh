@@ -22,7 +22,7 @@ wait_ready() {
 }
 
 node_image() {
-  image_or_standin "$KIND_NODE_IMAGE" "$root/hack/airgap/node-image.sh" "about 32 min on 2 cores"
+  image_or_standin "$KIND_NODE_IMAGE" "$root/hack/airgap/node-image.sh" "23 to 32 min on 2 cores"
 }
 
 up() {
