@@ -46,16 +46,16 @@ def redis_image(docker_engine) -> str:
 
 @pytest.fixture
 def network(docker_engine):
-    """A network of its own for the test. A test that asks for run_container
-    first has its containers removed after the network: they are removed
-    here, so the network always goes (each one left behind takes an address
-    pool, and the engine has about thirty)."""
+    """A network of its own for the test, always removed after it: each one
+    left behind takes one of the engine's thirty-odd address pools. Its
+    containers go first, since a test that asks for run_container before
+    this fixture has its containers torn down after the network."""
     name = f"fh-test-{uuid.uuid4().hex[:8]}"
     docker("network", "create", name)
     yield name
-    attached = docker("network", "inspect", "-f", "{{range $id, $c := .Containers}}{{$id}} {{end}}", name).stdout
-    if attached.split():
-        docker("rm", "-f", "-v", *attached.split())
+    attached = docker("network", "inspect", "-f", "{{range $id, $c := .Containers}}{{$id}} {{end}}", name).stdout.split()
+    if attached:
+        docker("rm", "-f", "-v", *attached)
     docker("network", "rm", name)
 
 
