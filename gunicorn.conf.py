@@ -37,7 +37,7 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # No runtime control socket: it would need a writable home directory, and
 # Kubernetes, not an operator's shell, manages these processes.
 control_socket_disable = True
-logger_class = "app.jsonlog.GunicornLogger"
+logger_class = "app.logs.GunicornLogger"
 accesslog = "-"
 errorlog = "-"
 # The dev loop (GUNICORN_RELOAD=1) syncs edited files into the container:
@@ -48,6 +48,7 @@ if reload:
     reload_extra_files = sorted(glob.glob(os.path.join(_here, "app", "templates", "**", "*"), recursive=True))
 # X-Forwarded-* are handled by the app (PROXY_HOPS), not by gunicorn.
 forwarded_allow_ips = "127.0.0.1,::1"
+
 
 def on_starting(server):
     """Once per server start, before any worker: counts never carry over from
@@ -63,6 +64,14 @@ def child_exit(server, worker):
     multiprocess.mark_process_dead(worker.pid)
 
 
+def post_fork(server, worker):
+    """Each worker writes its log lines from one thread of its own; the master,
+    which forks, starts none (app/logs.py)."""
+    from app import logs
+
+    logs.write_from_one_thread()
+
+
 def post_worker_init(worker):
     """On SIGTERM, answer /readyz with 503 for SHUTDOWN_DELAY before draining.
 
@@ -70,9 +79,9 @@ def post_worker_init(worker):
     while this worker still accepts them; only after the delay does gunicorn's
     own graceful stop begin, finishing in-flight requests.
     """
-    from app import serving_state
+    from app.state import EXTENSION
 
-    state = serving_state()
+    state = worker.wsgi.extensions[EXTENSION]  # worker.wsgi: the app create_app() built
 
     def stop_accepting():
         # gunicorn's own SIGTERM handling: stops the loop and wakes its poller,

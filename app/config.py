@@ -11,9 +11,10 @@ import math
 import os
 import re
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
 
@@ -28,6 +29,7 @@ class ConfigError(ValueError):
 
 # The least time gunicorn's graceful stop must leave for in-flight requests.
 MIN_DRAIN_SECONDS = 5
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -60,7 +62,7 @@ class Settings:
     git_revision: str | None = None
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         reader = _Reader(env)
         settings = cls(

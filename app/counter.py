@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import redis
 from redis.backoff import NoBackoff
@@ -100,15 +100,14 @@ class CircuitBreaker:
 
 class VisitCounter:
     def __init__(self, client: redis.Redis, breaker: CircuitBreaker,
-                 on_error: Callable[[str], None] = lambda operation: None,
-                 on_value: Callable[[int], None] = lambda value: None):
+                 on_error: Callable[[str], None] = lambda operation: None):
         self.client = client
         self.breaker = breaker
         self._on_error = on_error
-        self._on_value = on_value
 
     @classmethod
-    def from_settings(cls, settings: Settings, **hooks) -> "VisitCounter":
+    def from_settings(cls, settings: Settings, on_error: Callable[[str], None] = lambda operation: None,
+                      ) -> VisitCounter:
         client = redis.Redis(
             host=settings.redis_host,
             port=settings.redis_port,
@@ -122,7 +121,7 @@ class VisitCounter:
             health_check_interval=30,
         )
         breaker = CircuitBreaker(settings.redis_backoff_initial, settings.redis_backoff_max)
-        return cls(client, breaker, **hooks)
+        return cls(client, breaker, on_error)
 
     def increment(self) -> int:
         """Add one visit and return the new count (the value INCR returned)."""
@@ -150,5 +149,4 @@ class VisitCounter:
             self.breaker.record_abandoned(ticket)
             raise
         self.breaker.record_success(ticket)
-        self._on_value(value)
         return value

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from . import __version__, state
+from . import __version__
 from .counter import CounterUnavailable
+from .state import current
 
 bp = Blueprint("ops", __name__)
 
@@ -22,27 +23,27 @@ def healthz():
 def readyz():
     # Readiness drops only while draining. A Redis outage keeps pods ready:
     # they still serve the page, degraded, which beats no endpoints at all.
-    current = state()
-    if current.draining.is_set():
+    state = current()
+    if state.draining.is_set():
         return jsonify(status="draining"), 503
-    return jsonify(status="ready", redis="up" if current.counter.available else "down")
+    return jsonify(status="ready", redis="up" if state.counter.available else "down")
 
 
 @bp.get("/metrics")
 def metrics():
-    current = state()
-    # Read the count now so the gauge is exact at scrape time (concurrent
-    # visits may have stored their INCR results out of order), but only while
-    # the counter is up: scrapes during an outage must not add Redis errors.
-    if current.counter.available:
+    state = current()
+    # The count as Redis holds it now, but only while the counter is up:
+    # scrapes during an outage must not add Redis errors (the gauge keeps the
+    # last count read).
+    if state.counter.available:
         try:
-            current.counter.read()
+            state.metrics.visits.set(state.counter.read())
         except CounterUnavailable:
             pass
-    return Response(current.metrics.exposition(), mimetype=CONTENT_TYPE_LATEST)
+    return Response(state.metrics.exposition(), content_type=CONTENT_TYPE_LATEST)
 
 
 @bp.get("/version")
 def version():
-    settings = state().settings
+    settings = current().settings
     return jsonify(version=settings.version or __version__, revision=settings.git_revision)

@@ -31,11 +31,13 @@ def test_version_without_and_with_build_info(client, redis_server):
 def test_metrics_count_requests_errors_and_visits(client, redis_server):
     for _ in range(3):
         client.get("/")
+    assert metric(client.get("/metrics").text, "friendlyhello_visits") == 3, "the count Redis holds"
     client.get("/nope")
     redis_server.stop()
     client.get("/")
     response = client.get("/metrics")
     assert response.mimetype == "text/plain"
+    assert response.headers["Content-Type"].count("charset") == 1
     text = response.text
     assert metric(text, "friendlyhello_http_requests_total", route="/", method="GET", status="200") == 4
     assert metric(text, "friendlyhello_http_requests_total", route="unmatched", method="GET",
@@ -43,7 +45,7 @@ def test_metrics_count_requests_errors_and_visits(client, redis_server):
     assert metric(text, "friendlyhello_http_request_duration_seconds_count", route="/",
                   method="GET", status="200") == 4
     assert metric(text, "friendlyhello_redis_errors_total", operation="incr") == 1
-    assert metric(text, "friendlyhello_visits") == 3
+    assert metric(text, "friendlyhello_visits") == 3, "during an outage: the last count read"
 
 
 def test_label_values_stay_a_fixed_set_whatever_clients_send(client):
