@@ -1,7 +1,8 @@
 """Benchmark: this service against the seed app and a bare-WSGI floor, in one run.
 
-usage: python bench/run.py [--duration S] [--rate-duration S] [--warmup S] [--outage-duration S]
-                           [--connections N] [--threads N] [--profile DIR] [--strict] [--sweep]
+usage: python bench/run.py [--rounds N] [--duration S] [--rate-duration S] [--warmup S]
+                           [--outage-duration S] [--connections N] [--threads N] [--profile DIR]
+                           [--strict] [--sweep]
 
 Contenders, each started fresh against one redis-server on loopback:
   (c) the floor: a bare WSGI callable with the seed's page and Redis INCR;
@@ -23,6 +24,10 @@ after start-up) and served part of a warm-up. Then:
 Then (d) again while Redis is frozen (SIGSTOP): every answer must be 200.
 The visit count in Redis is checked against the answers after (d)'s wrk and
 vegeta runs.
+(b), (c) and (d) are measured in ROUNDS interleaved rounds, each in another
+order (c b d, b d c, d c b, ...), so that a slow spell of the machine falls on
+all of them; the ratios are taken within a round and reported as their median
+with the lowest and highest. (a) and the frozen run are measured once.
 Exit status 1 when a check of correctness or of the method fails; a missed
 speed target is printed as MISS and fails the run only with --strict.
 --profile DIR samples a worker of (d) with py-spy under the same load: a flame
@@ -115,7 +120,7 @@ def all_idle(pids: list[int], seconds: float) -> bool:
     """True when none of PIDS used CPU to speak of over the next SECONDS."""
     before = [cpu_seconds(pid) for pid in pids]
     time.sleep(seconds)
-    return all(cpu_seconds(pid) - used < 0.02 for pid, used in zip(pids, before))
+    return all(cpu_seconds(pid) - used < 0.02 for pid, used in zip(pids, before, strict=True))
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -269,8 +274,9 @@ def vegeta(port: int, rate: int, duration: float, workdir: Path) -> RateResult:
     latencies = sorted(latency for _, latency in records)
     if not latencies:
         raise SystemExit(f"bench: vegeta recorded no request against port {port}")
-    return RateResult(rate=rate, kept=report["rate"] / rate, answered=report["throughput"] / rate, p50_ms=percentile(latencies, 0.5),
-                      p99_ms=percentile(latencies, 0.99), p999_ms=percentile(latencies, 0.999),
+    return RateResult(rate=rate, kept=report["rate"] / rate, answered=report["throughput"] / rate,
+                      p50_ms=percentile(latencies, 0.5), p99_ms=percentile(latencies, 0.99),
+                      p999_ms=percentile(latencies, 0.999),
                       sent=len(records), ok=sum(1 for status, _ in records if status == 200))
 
 
@@ -329,21 +335,21 @@ def saturate(server: Server, redis: Redis, args) -> tuple[WrkResult, Usage]:
     return result, usage
 
 
-def at_fixed_rate(server: Server, redis: Redis, rate: int, args, workdir: Path) -> tuple[RateResult, int]:
-    """A vegeta run and the visits Redis counted during it; run again (3 runs
-    at most) when vegeta fell behind its schedule: the rate measured is then
-    not the rate asked for (a short run on a busy machine can lose a few
-    tenths of a second to the scheduler)."""
+def at_fixed_rate(server: Server, redis: Redis, rate: int, args, workdir: Path) -> tuple[RateResult, Usage, int]:
+    """A vegeta run, the CPU used during it, and the visits Redis counted
+    during it; run again (3 runs at most) when vegeta fell behind its
+    schedule: the rate measured is then not the rate asked for (a short run
+    on a busy machine can lose a few tenths of a second to the scheduler)."""
     for attempt in range(1, 4):
         settle(server)
         before = redis.count()
-        result = vegeta(server.port, rate, args.rate_duration, workdir)
+        result, usage = measure_usage(server, redis, lambda: vegeta(server.port, rate, args.rate_duration, workdir))
         added = redis.count() - before
         if result.kept >= MIN_RATE_KEPT:
             break
         print(f"bench: {server.label}: vegeta sent {result.kept:.1%} of {rate} req/s in run {attempt}",
               file=sys.stderr)
-    return result, added
+    return result, usage, added
 
 
 def wait_for_workers(process: subprocess.Popen, expected: int, timeout: float = 60) -> list[int]:
@@ -371,6 +377,7 @@ class Measured:
     saturation: WrkResult
     usage: Usage
     fixed_rate: RateResult | None = None
+    rate_usage: Usage | None = None  # the CPU used during the fixed-rate run
 
 
 def contenders(shipped: Settings):
@@ -399,6 +406,7 @@ def launch(key, spec, env, redis, args) -> Server:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of (c), (b) and (d)")
     parser.add_argument("--duration", type=float, default=10, help="seconds of each wrk run")
     parser.add_argument("--rate-duration", type=float, default=10, help="seconds of each fixed-rate run")
     parser.add_argument("--warmup", type=float, default=2, help="seconds of each warm-up round")
@@ -433,45 +441,77 @@ def main() -> int:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def compare(args, env, redis: Redis, shipped: Settings, workdir: Path) -> int:
-    measured: dict[str, Measured] = {}
-    checks: list[tuple[str, bool, str]] = []  # correctness and method: always fail the run
-    fixed_rate = None
-    for key, spec in contenders(shipped).items():
-        server = launch(key, spec, env, redis, args)
-        try:
-            result, usage = saturate(server, redis, args)
-            measured[key] = Measured(key, server.label, result, usage)
-            if key == "d":
-                counted = redis.count()
-                ok = result.completed - result.non_2xx
-                # wrk stops mid-flight: requests sent but never read may have counted too.
-                checks.append((f"(d) Redis counter {counted} vs 200s {ok} under wrk",
-                               ok <= counted <= ok + args.connections,
-                               "200s <= counter <= 200s + connections"))
-            if key == "c":
-                fixed_rate = max(1, int(result.requests_per_second * FIXED_RATE_SHARE))
-            if key != "a":
-                measured[key].fixed_rate, added = at_fixed_rate(server, redis, fixed_rate, args, workdir)
-                if key == "d":
-                    checks.append((f"(d) Redis counter +{added} vs 200s {measured[key].fixed_rate.ok} at the "
-                                   f"fixed rate", added == measured[key].fixed_rate.ok, "equal"))
-            if args.profile and key == "d":
-                profile(server, args)
-        finally:
-            stop(server.process)
+ROUND_ORDER = ("c", "b", "d")
 
-    server = launch("d", contenders(shipped)["d"], env, redis, args)
+
+def round_order(number: int) -> list[str]:
+    """The contenders of round NUMBER (from 0), each round starting one later."""
+    shift = number % len(ROUND_ORDER)
+    return [*ROUND_ORDER[shift:], *ROUND_ORDER[:shift]]
+
+
+# measure()'s fixed rate for the floor of the first round: half of what it reached.
+FROM_THIS_RUN = -1
+
+
+def measure(key: str, specs: dict, env: dict, redis: Redis, args, workdir: Path, fixed_rate: int | None,
+            checks: list, profile_it: bool = False) -> Measured:
+    """One contender, started fresh: saturation, then the run at FIXED_RATE
+    (none when None)."""
+    server = launch(key, specs[key], env, redis, args)
+    try:
+        result, usage = saturate(server, redis, args)
+        measured = Measured(key, server.label, result, usage)
+        if key == "d":
+            counted = redis.count()
+            ok = result.completed - result.non_2xx
+            # wrk stops mid-flight: requests sent but never read may have counted too.
+            checks.append((f"(d) Redis counter {counted} vs 200s {ok} under wrk",
+                           ok <= counted <= ok + args.connections, "200s <= counter <= 200s + connections"))
+        if fixed_rate == FROM_THIS_RUN:
+            fixed_rate = max(1, int(result.requests_per_second * FIXED_RATE_SHARE))
+        if fixed_rate is not None:
+            measured.fixed_rate, measured.rate_usage, added = at_fixed_rate(server, redis, fixed_rate, args,
+                                                                            workdir)
+            if key == "d":
+                checks.append((f"(d) Redis counter +{added} vs 200s {measured.fixed_rate.ok} at the fixed rate",
+                               added == measured.fixed_rate.ok, "equal"))
+        if profile_it:
+            profile(server, args)
+        return measured
+    finally:
+        stop(server.process)
+
+
+def compare(args, env, redis: Redis, shipped: Settings, workdir: Path) -> int:
+    specs = contenders(shipped)
+    checks: list[tuple[str, bool, str]] = []  # correctness and method: always fail the run
+    rounds: list[dict[str, Measured]] = []
+    fixed_rate = FROM_THIS_RUN  # the first round starts with the floor, which sets it
+    for number in range(args.rounds):
+        measured: dict[str, Measured] = {}
+        for key in round_order(number):
+            measured[key] = measure(key, specs, env, redis, args, workdir, fixed_rate, checks,
+                                    profile_it=bool(args.profile) and key == "d" and number == 0)
+            fixed_rate = measured["c"].fixed_rate.rate if "c" in measured else fixed_rate
+        print(f"bench: round {number + 1} of {args.rounds} done", file=sys.stderr)
+        rounds.append(measured)
+    seed_dev = measure("a", specs, env, redis, args, workdir, None, checks)
+
+    server = launch("d", specs["d"], env, redis, args)
     try:
         frozen = run_with_redis_frozen(server, redis, args)
     finally:
         stop(server.process)
 
-    report(args, measured, frozen, fixed_rate)
-    checks += method_checks(measured, frozen)
-    speed = speed_checks(measured)
+    report(args, rounds, seed_dev, frozen)
+    for measured in [*rounds, {"a": seed_dev}]:
+        checks += method_checks(measured)
+    checks.append((f"(d) Redis frozen: {frozen.non_2xx} not 200, {frozen.socket_errors} socket errors",
+                   frozen.non_2xx + frozen.socket_errors == 0, "every answer 200"))
+    speed = speed_checks(rounds)
     for text, passed, target in speed + checks:
-        print(f"  {'ok  ' if passed else 'MISS'}  {text:62} target {target}")
+        print(f"  {'ok  ' if passed else 'MISS'}  {text:66} target {target}")
     failed = [text for text, passed, _ in checks + (speed if args.strict else []) if not passed]
     return 1 if failed else 0
 
@@ -544,11 +584,11 @@ def profile(server: Server, args) -> None:
 # specific first, so that the page's own time excludes the Redis calls it makes.
 PROFILE_PARTS = [
     ("metrics (app/metrics.py, prometheus-client)", ("metrics.py", "prometheus_client")),
-    ("request ids", ("request_id_from",)),
-    ("access log (app/jsonlog.py)", ("jsonlog.py", "periodic.py")),
+    ("access log (app/logs.py, logging)", ("app/logs.py", "logging/")),
     ("Redis client (redis-py)", ("redis/",)),
-    ("the page and the counter (app/page.py, app/counter.py)", ("app/page.py", "app/counter.py")),
-    ("Flask (requests the page server leaves to it)", ("flask/", "werkzeug/")),
+    ("the page and the counter (app/views.py, app/counter.py)", ("app/views.py", "app/counter.py")),
+    ("the edge: request ids, headers (app/edge.py)", ("app/edge.py",)),
+    ("Flask (requests the edge leaves to it)", ("flask/", "werkzeug/")),
     ("gunicorn: parsing the request", ("gunicorn/http/message.py", "gunicorn/http/parser.py")),
     ("gunicorn: environ and response", ("gunicorn/http/wsgi.py",)),
     ("gunicorn: accepting, polling, thread pool", ("gunicorn/", "concurrent/futures")),
@@ -569,36 +609,74 @@ def profile_parts(stacks: list[tuple[str, int]], total: int) -> list[tuple[str, 
     return [(part, count / total) for part, count in counts.most_common()]
 
 
-def report(args, measured: dict[str, Measured], frozen: WrkResult, fixed_rate: int) -> None:
-    print(f"\nSaturation: wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s. Fixed rate: vegeta "
-          f"at {fixed_rate} req/s ({FIXED_RATE_SHARE:.0%} of the floor's capacity) for {args.rate_duration:g}s. "
-          f"On loopback, {CORES} cores shared by the load generator, the server and Redis.\n")
-    print(f"{'':44} {'---------- saturation ----------':>34}   {'----------- fixed rate -----------':>36}")
-    print(f"{'':44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}   {'answered':>9} {'p50 ms':>8} "
-          f"{'p99 ms':>8} {'p99.9 ms':>8}")
-    for item in measured.values():
-        run, rate = item.saturation, item.fixed_rate
-        tail = (f"{rate.answered:9.1%} {rate.p50_ms:8.2f} {rate.p99_ms:8.2f} {rate.p999_ms:8.2f}"
-                if rate else "")
-        print(f"{item.label:44} {run.requests_per_second:8.0f} {run.p50_ms:8.2f} {run.p99_ms:8.2f} "
-              f"{run.non_2xx + run.socket_errors:7d}   {tail}")
-    print(f"{'(d) with Redis frozen (SIGSTOP)':44} {frozen.requests_per_second:8.0f} {frozen.p50_ms:8.2f} "
-          f"{frozen.p99_ms:8.2f} {frozen.non_2xx + frozen.socket_errors:7d}")
+def spread(values: list[float]) -> tuple[float, float, float]:
+    """Median, lowest and highest."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    return median, ordered[0], ordered[-1]
 
-    print("\nWhere the CPU went during each wrk run (share of all cores), and each worker's part of the server's:")
-    print(f"{'':44} {'wrk':>6} {'server':>7} {'redis':>6} {'idle':>6}   workers")
-    for item in measured.values():
-        usage = item.usage
-        idle = 1 - usage.share_of_cores(usage.generator + usage.server + usage.redis)
-        print(f"{item.label:44} {usage.share_of_cores(usage.generator):6.0%} {usage.share_of_cores(usage.server):7.0%} "
-              f"{usage.share_of_cores(usage.redis):6.0%} {max(idle, 0):6.0%}   {format_shares(usage)}")
-    if "a" in measured:
-        ratio = measured["d"].saturation.requests_per_second / measured["a"].saturation.requests_per_second
-        print(f"\n(d)/(a) = {ratio:.2f}x requests/s: the service against the seed as the seed ran")
+
+def format_spread(values: list[float], digits: int = 0, unit: str = "") -> str:
+    median, low, high = spread(values)
+    if len(values) == 1:
+        return f"{median:.{digits}f}{unit}"
+    return f"{median:.{digits}f}{unit} ({low:.{digits}f}-{high:.{digits}f})"
+
+
+def ratios(rounds: list[dict[str, Measured]]) -> dict[str, list[float]]:
+    """The targets' ratios, each taken within a round."""
+    found = {f"(d)/({key}) requests/s": [r["d"].saturation.requests_per_second / r[key].saturation.requests_per_second
+                                         for r in rounds] for key in THROUGHPUT_TARGETS}
+    found["(d)/(c) p99 at the fixed rate"] = [r["d"].fixed_rate.p99_ms / r["c"].fixed_rate.p99_ms for r in rounds]
+    return found
+
+
+def usage_line(label: str, usage: Usage) -> str:
+    idle = 1 - usage.share_of_cores(usage.generator + usage.server + usage.redis)
+    return (f"{label:44} {usage.share_of_cores(usage.generator):6.0%} {usage.share_of_cores(usage.server):7.0%} "
+            f"{usage.share_of_cores(usage.redis):6.0%} {max(idle, 0):6.0%}   {format_shares(usage)}")
+
+
+def report(args, rounds: list[dict[str, Measured]], seed_dev: Measured, frozen: WrkResult) -> None:
+    fixed_rate = rounds[0]["c"].fixed_rate.rate
+    print(f"\nSaturation: wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s. Fixed rate: vegeta "
+          f"at {fixed_rate} req/s ({FIXED_RATE_SHARE:.0%} of the floor's capacity in round 1) for "
+          f"{args.rate_duration:g}s. On loopback, {CORES} cores shared by the load generator, the server and "
+          f"Redis. {len(rounds)} rounds, each in another order.")
+    for number, measured in enumerate(rounds, 1):
+        print(f"\nround {number} {'':36} {'---------- saturation ----------':>34}   "
+              f"{'----------- fixed rate -----------':>36}")
+        print(f"{'':44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}   {'answered':>9} {'p50 ms':>8} "
+              f"{'p99 ms':>8} {'p99.9 ms':>8}")
+        for item in measured.values():
+            run, rate = item.saturation, item.fixed_rate
+            print(f"{item.label:44} {run.requests_per_second:8.0f} {run.p50_ms:8.2f} {run.p99_ms:8.2f} "
+                  f"{run.non_2xx + run.socket_errors:7d}   {rate.answered:9.1%} {rate.p50_ms:8.2f} "
+                  f"{rate.p99_ms:8.2f} {rate.p999_ms:8.2f}")
+        print("where the CPU went (share of all cores), and each worker's part of the server's:")
+        print(f"{'':44} {'load':>6} {'server':>7} {'redis':>6} {'idle':>6}   workers")
+        for item in measured.values():
+            print(usage_line(f"{item.label} (wrk)", item.usage))
+            print(usage_line(f"{item.label} (vegeta)", item.rate_usage))
+
+    print(f"\nOnce: {seed_dev.label} {seed_dev.saturation.requests_per_second:.0f} req/s; "
+          f"(d) with Redis frozen (SIGSTOP) {frozen.requests_per_second:.0f} req/s, "
+          f"p99 {frozen.p99_ms:.2f} ms, {frozen.non_2xx + frozen.socket_errors} errors.")
+    print(f"\nMedian (lowest-highest) over {len(rounds)} rounds:")
+    for key in ROUND_ORDER:
+        label = rounds[0][key].label
+        print(f"  {label:44} {format_spread([r[key].saturation.requests_per_second for r in rounds]):>18} req/s   "
+              f"fixed-rate p99 {format_spread([r[key].fixed_rate.p99_ms for r in rounds], 2, ' ms')}")
+    for name, values in ratios(rounds).items():
+        print(f"  {name:44} {format_spread(values, 2, 'x'):>18}   rounds: "
+              f"{', '.join(f'{value:.2f}' for value in values)}")
+    d_over_a = [r["d"].saturation.requests_per_second / seed_dev.saturation.requests_per_second for r in rounds]
+    print(f"  {'(d)/(a) requests/s':44} {format_spread(d_over_a, 2, 'x'):>18}")
     print()
 
 
-def method_checks(measured: dict[str, Measured], frozen: WrkResult) -> list[tuple[str, bool, str]]:
+def method_checks(measured: dict[str, Measured]) -> list[tuple[str, bool, str]]:
     """What must hold for the figures to mean anything, and answers that must be right."""
     checks = []
     for item in measured.values():
@@ -617,21 +695,21 @@ def method_checks(measured: dict[str, Measured], frozen: WrkResult) -> list[tupl
                            rate.ok == rate.sent, "all 200"))
         checks.append((f"({item.key}) wrk: {item.saturation.non_2xx} not 200, {item.saturation.socket_errors} "
                        f"socket errors", item.saturation.non_2xx + item.saturation.socket_errors == 0, "none"))
-    checks.append((f"(d) Redis frozen: {frozen.non_2xx} not 200, {frozen.socket_errors} socket errors",
-                   frozen.non_2xx + frozen.socket_errors == 0, "every answer 200"))
     return checks
 
 
-def speed_checks(measured: dict[str, Measured]) -> list[tuple[str, bool, str]]:
-    d = measured["d"]
+def speed_checks(rounds: list[dict[str, Measured]]) -> list[tuple[str, bool, str]]:
+    """The targets, on the median of each ratio over the rounds."""
     checks = []
+    found = ratios(rounds)
     for key, target in THROUGHPUT_TARGETS.items():
-        ratio = d.saturation.requests_per_second / measured[key].saturation.requests_per_second
-        checks.append((f"(d)/({key}) = {ratio:.2f}x requests/s", ratio >= target, f">= {target}x"))
-    ratio = d.fixed_rate.p99_ms / measured["c"].fixed_rate.p99_ms
-    checks.append((f"(d) p99 at the fixed rate = {ratio:.2f}x (c)'s", ratio <= FIXED_RATE_P99_TARGET,
+        median = spread(found[f"(d)/({key}) requests/s"])[0]
+        checks.append((f"(d)/({key}) = {median:.2f}x requests/s (median)", median >= target, f">= {target}x"))
+    median = spread(found["(d)/(c) p99 at the fixed rate"])[0]
+    checks.append((f"(d) p99 at the fixed rate = {median:.2f}x (c)'s (median)", median <= FIXED_RATE_P99_TARGET,
                    f"<= {FIXED_RATE_P99_TARGET}x"))
-    checks.append((f"(d) answered {d.fixed_rate.answered:.1%} of the fixed rate", d.fixed_rate.answered >= MIN_RATE_KEPT,
+    answered = min(r["d"].fixed_rate.answered for r in rounds)
+    checks.append((f"(d) answered {answered:.1%} of the fixed rate (lowest)", answered >= MIN_RATE_KEPT,
                    f">= {MIN_RATE_KEPT:.0%}"))
     return checks
 
@@ -646,7 +724,7 @@ def sweep(args, env, redis: Redis) -> int:
         server = launch("d", (label, command, int(workers)),
                         {**env, "WEB_CONCURRENCY": workers, "GUNICORN_THREADS": threads}, redis, args)
         try:
-            result, usage = measure_usage(server, redis, lambda: wrk(server.port, args, args.duration))
+            result, usage = measure_usage(server, redis, lambda port=server.port: wrk(port, args, args.duration))
         finally:
             stop(server.process)
         print(f"{workers + ' x ' + threads:20} {result.requests_per_second:9.0f} {result.p50_ms:8.2f} "
