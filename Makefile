@@ -95,7 +95,7 @@ test-chart: venv system-deps tool-helm tool-helm3 tool-ct tool-actionlint tool-c
 
 .PHONY: lint
 lint: venv system-deps tool-helm tool-helm3 tool-ct tool-actionlint tool-checkov ## helm lint --strict, ct lint, shellcheck, checkov, schema validation, actionlint, generated files in sync
-	$(PYTEST) tests/chart/test_lint.py tests/chart/test_checkov.py tests/chart/test_validate.py tests/chart/test_generated.py tests/chart/test_workflow.py
+	$(PYTEST) tests/chart/test_ruff.py tests/chart/test_lint.py tests/chart/test_checkov.py tests/chart/test_validate.py tests/chart/test_generated.py tests/chart/test_workflow.py
 
 .PHONY: manifests
 manifests: tool-helm ## Regenerate k8s/ from the chart

@@ -89,7 +89,7 @@ class RedisServer:
         self.workdir = workdir
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> "RedisServer":
+    def start(self) -> RedisServer:
         args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
                 "--save", "", "--appendonly", "no", "--dir", str(self.workdir)]
         if self.password:
@@ -131,7 +131,7 @@ def redis_server(tmp_path):
     server.stop()
 
 
-def settings_for(server: "RedisServer", **overrides):
+def settings_for(server: RedisServer, **overrides):
     """The app's Settings for SERVER (a real redis-server), with OVERRIDES."""
     from app.config import Settings
 
@@ -166,7 +166,7 @@ class Gunicorn:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> "Gunicorn":
+    def start(self) -> Gunicorn:
         import requests
 
         self._log = open(self.log_path, "wb")

@@ -9,7 +9,6 @@ import yaml
 
 from tests.conftest import ROOT, missing_prerequisite
 
-
 CHART = ROOT / "chart"
 TOOLS = ROOT / ".tools" / "bin"
 SCENARIOS = sorted((CHART / "ci").glob("*-values.yaml"))

@@ -36,9 +36,8 @@ def test_chart_readme_values_table_is_current():
 
 def test_every_value_is_documented():
     sys.path.insert(0, str(ROOT / "hack"))
-    from chart_readme import documented_keys
-
     import yaml
+    from chart_readme import documented_keys
 
     text = (ROOT / "chart/values.yaml").read_text()
     documented = {key for key, _ in documented_keys(text.splitlines())}

@@ -294,7 +294,8 @@ def test_pod_disruption_budget_only_with_several_replicas(replicas, has_pdb):
 
 def test_digest_pins_the_image():
     digest = "sha256:" + "a" * 64
-    container = find(render("--set", f"image.digest={digest}"), "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    deployment = find(render("--set", f"image.digest={digest}"), "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == f"friendlyhello@{digest}"
 
 
@@ -351,7 +352,8 @@ def test_operator_knobs_reach_the_pods():
 
 def test_topology_spread_is_across_nodes_unless_given():
     default = find(render(), "Deployment")["spec"]["template"]["spec"]["topologySpreadConstraints"]
-    assert [(c["topologyKey"], c["whenUnsatisfiable"]) for c in default] == [("kubernetes.io/hostname", "ScheduleAnyway")]
+    assert [(c["topologyKey"], c["whenUnsatisfiable"]) for c in default] == [
+        ("kubernetes.io/hostname", "ScheduleAnyway")]
     given = find(render("--set", "topologySpreadConstraints[0].maxSkew=1",
                         "--set", "topologySpreadConstraints[0].topologyKey=topology.kubernetes.io/zone",
                         "--set", "topologySpreadConstraints[0].whenUnsatisfiable=DoNotSchedule"),

@@ -22,7 +22,7 @@ def test_skaffold_matches_the_pinned_names():
     assert artifact["image"] == pinned["IMAGE_REPOSITORY"]
     (release,) = config["manifests"]["helm"]["releases"]
     assert release["name"] == pinned["RELEASE_NAME"]
-    namespace = '{{ env "FRIENDLYHELLO_NAMESPACE" | default "%s" }}' % pinned["RELEASE_NAMESPACE"]
+    namespace = '{{ env "FRIENDLYHELLO_NAMESPACE" | default "' + pinned["RELEASE_NAMESPACE"] + '" }}'
     assert release["namespace"] == namespace
     assert config["portForward"][0]["namespace"] == namespace
     assert release["chartPath"] == "chart"

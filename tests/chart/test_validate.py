@@ -29,4 +29,4 @@ def test_manifests_validate(scenario, version):
         try:
             kubernetes_validate.validate(obj, version, strict=True)
         except kubernetes_validate.ValidationError as error:
-            raise AssertionError(f"{obj['kind']}/{obj['metadata']['name']} on {version}: {error}")
+            raise AssertionError(f"{obj['kind']}/{obj['metadata']['name']} on {version}: {error}") from None

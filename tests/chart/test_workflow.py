@@ -42,7 +42,8 @@ def test_actionlint_accepts_the_workflows():
 
 
 def test_make_test_is_the_suites_and_ci_runs_it():
-    assert re.search(r"^test: prepare \$\(TEST_SUITES\) ##", MAKEFILE, re.M), "make test prepares, then runs exactly TEST_SUITES"
+    assert re.search(r"^test: prepare \$\(TEST_SUITES\) ##", MAKEFILE, re.M), \
+        "make test prepares, then runs exactly TEST_SUITES"
     ci_commands = [line for line in (ROOT / ".ci/run").read_text().splitlines()
                    if line and not line.startswith(("#", "set ", "cd ", "export "))]
     assert ci_commands == ["make test"]
@@ -120,7 +121,7 @@ def test_actions_are_pinned_by_commit_with_their_version():
         lines = re.findall(r"^\s*(?:-\s+)?uses:\s*(.*)$", text, re.M)
         written = [re.sub(r"\s+#.*$", "", line).strip().strip("'\"") for line in lines]
         assert written == parsed, f"{name}: the `uses:` lines {written} are not what YAML reads: {parsed}"
-        for value, line in zip(parsed, lines):
+        for value, line in zip(parsed, lines, strict=True):
             if value.startswith("./"):
                 continue
             seen += 1

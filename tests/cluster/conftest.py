@@ -16,7 +16,6 @@ import pytest
 
 from tests.conftest import ROOT, free_port, missing_prerequisite, wait_until
 
-
 TOOLS = ROOT / ".tools" / "bin"
 
 
@@ -204,8 +203,9 @@ while (count and n < count) or (seconds and time.monotonic() < deadline and not 
     visits.append(int(found.group(1)) if found else None)
     if status == 200 and not found: degraded_at.append(time.monotonic())
     if seconds: time.sleep(float(os.environ.get("PAUSE", "0.01")))
-print("RESULT " + json.dumps({"requests": n, "statuses": statuses, "hosts": hosts, "visits": visits, "errors": errors[:10],
-    "degraded_seconds": (degraded_at[-1] - degraded_at[0]) if degraded_at else 0, "stopped": bool(stopping)}))
+print("RESULT " + json.dumps({"requests": n, "statuses": statuses, "hosts": hosts, "visits": visits,
+    "errors": errors[:10], "degraded_seconds": (degraded_at[-1] - degraded_at[0]) if degraded_at else 0,
+    "stopped": bool(stopping)}))
 """
 
 
@@ -247,9 +247,9 @@ def client_pod(core, namespace: str, image: str, name: str, url: str, node: str 
 
         wait_until(finished, timeout=timeout, interval=1, message=f"client pod {name}")
         log = core.read_namespaced_pod_log(name, namespace)
-        line = [l for l in log.splitlines() if l.startswith("RESULT ")]
-        assert line, log
-        summary = json.loads(line[-1][len("RESULT "):])
+        results = [line for line in log.splitlines() if line.startswith("RESULT ")]
+        assert results, log
+        summary = json.loads(results[-1][len("RESULT "):])
         assert summary["stopped"] or not told_to_stop, f"client {name} ran out of time before it was told to stop"
         return summary
 

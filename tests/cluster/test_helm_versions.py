@@ -4,7 +4,7 @@ uninstall leaves only Redis's volume, which holds the count."""
 
 import pytest
 
-from tests.cluster.conftest import CONTEXT, CHART, ROOT, kubectl, run
+from tests.cluster.conftest import CHART, CONTEXT, ROOT, kubectl, run
 from tests.conftest import missing_prerequisite, wait_until
 
 pytestmark = pytest.mark.cluster

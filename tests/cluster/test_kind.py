@@ -69,7 +69,8 @@ def test_claim_binds_and_data_outlives_the_pod(core, namespace, image_values):
     python_pod(core, namespace, image, "writer", "open('/data/note','w').write('kept')", volumes, mounts)
     claim = core.read_namespaced_persistent_volume_claim("data", namespace)
     assert claim.status.phase == "Bound"
-    assert python_pod(core, namespace, image, "reader", "print(open('/data/note').read())", volumes, mounts).strip() == "kept"
+    read = python_pod(core, namespace, image, "reader", "print(open('/data/note').read())", volumes, mounts)
+    assert read.strip() == "kept"
 
 
 def test_loaded_image_runs_and_port_forward_answers(core, namespace, image_values):

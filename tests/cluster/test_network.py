@@ -11,8 +11,16 @@ import time
 
 import pytest
 
-from tests.cluster.conftest import (client_pod, kubectl, pod_ready, redis_count, restricted_pod,
-                                    wait_for_new_redis, wait_for_traffic, web_image)
+from tests.cluster.conftest import (
+    client_pod,
+    kubectl,
+    pod_ready,
+    redis_count,
+    restricted_pod,
+    wait_for_new_redis,
+    wait_for_traffic,
+    web_image,
+)
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.cluster

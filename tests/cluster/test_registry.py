@@ -111,7 +111,8 @@ def resolved(kind: str) -> str:
     command = {
         "node": ["hack/cluster.sh", "node-image"],
         "redis": ["hack/redis-image.sh"],
-        "base": ["bash", "-c", 'source hack/lib.sh; image_or_standin "$BASE_IMAGE" hack/airgap/base-image.sh "about 1 min"'],
+        "base": ["bash", "-c",
+                 'source hack/lib.sh; image_or_standin "$BASE_IMAGE" hack/airgap/base-image.sh "about 1 min"'],
     }[kind]
     result = script(*command, timeout=3600)
     assert result.returncode == 0, result.stderr

@@ -27,6 +27,7 @@ def test_browse_through_port_forward(release, core):
     with port_forward(release.namespace, f"service/{release.service}", 80) as url:
         session = requests.Session()
         # A web pod may still be backing off from a Redis that started after it.
+
         def counted_page():
             page = session.get(url + "/", timeout=10)
             return page if VISITS.search(page.text) else None

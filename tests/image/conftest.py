@@ -53,7 +53,8 @@ def network(docker_engine):
     name = f"fh-test-{uuid.uuid4().hex[:8]}"
     docker("network", "create", name)
     yield name
-    attached = docker("network", "inspect", "-f", "{{range $id, $c := .Containers}}{{$id}} {{end}}", name).stdout.split()
+    containers = "{{range $id, $c := .Containers}}{{$id}} {{end}}"
+    attached = docker("network", "inspect", "-f", containers, name).stdout.split()
     if attached:
         docker("rm", "-f", "-v", *attached)
     docker("network", "rm", name)

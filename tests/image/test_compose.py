@@ -44,7 +44,7 @@ def stack(image, redis_image):
         run("up", "--detach", "--no-build", "--wait", "--wait-timeout", "120")
         yield run, min(ports)
     except subprocess.CalledProcessError as error:
-        raise AssertionError(f"compose failed: {error.stderr}\n{run('logs', check=False).stdout}")
+        raise AssertionError(f"compose failed: {error.stderr}\n{run('logs', check=False).stdout}") from None
     finally:
         down = run("down", "--volumes", "--timeout", "20", check=False)
     # A project left behind keeps its network, and with it one of the engine's address pools.
