@@ -4,6 +4,7 @@ Read by gunicorn's master before any worker starts, so a bad environment stops
 the server here with one line (exit status 2) rather than in every worker.
 """
 
+import gc
 import glob
 import os
 import signal
@@ -73,15 +74,27 @@ def post_fork(server, worker):
 
 
 def post_worker_init(worker):
-    """On SIGTERM, answer /readyz with 503 for SHUTDOWN_DELAY before draining.
+    """The app is loaded: freeze what it allocated, and on SIGTERM answer
+    /readyz with 503 for SHUTDOWN_DELAY before draining.
 
-    Load balancers and Kubernetes endpoints then stop sending new connections
-    while this worker still accepts them; only after the delay does gunicorn's
-    own graceful stop begin, finishing in-flight requests.
+    What the imports and create_app allocated lives as long as the worker.
+    Frozen (gc.freeze), it is left out of every later collection: a full one,
+    which holds the GIL throughout, then walks only what requests left, not
+    every module's objects (bench/README.md has the pauses measured).
+
+    Load balancers and Kubernetes endpoints stop sending new connections while
+    /readyz answers 503 and this worker still accepts them; only after the
+    delay does gunicorn's own graceful stop begin, finishing in-flight requests.
     """
+    gc.freeze()
     from app.state import EXTENSION
 
-    state = worker.wsgi.extensions[EXTENSION]  # worker.wsgi: the app create_app() built
+    # worker.wsgi: the app create_app() built; in the dev loop, a broken edit
+    # makes it gunicorn's error app instead, which has no state to drain.
+    extensions = getattr(worker.wsgi, "extensions", None)
+    if extensions is None:
+        return
+    state = extensions[EXTENSION]
 
     def stop_accepting():
         # gunicorn's own SIGTERM handling: stops the loop and wakes its poller,

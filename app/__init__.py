@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask
+import socket
 
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import logs
 from .config import ConfigError, Settings
 
 __version__ = "0.1.0"
@@ -12,14 +17,10 @@ __version__ = "0.1.0"
 def create_app(settings: Settings | None = None) -> Flask:
     """The service for SETTINGS (read from the environment when None): Flask's
     routes inside the one layer every request passes (app/edge.py)."""
-    # Imported here, not above: gunicorn's master imports this package for its
-    # settings, and a module it holds is not reloaded by the workers (the dev loop).
-    import socket
-
-    from werkzeug.exceptions import HTTPException
-    from werkzeug.middleware.proxy_fix import ProxyFix
-
-    from . import logs, ops, views
+    # Imported here, not above: gunicorn's master imports this package (for
+    # config.py, and logs.py as its logger), and what it holds is not reloaded
+    # by the workers in the dev loop; these modules are.
+    from . import ops, views
     from .counter import VisitCounter
     from .edge import Edge
     from .metrics import Metrics

@@ -20,6 +20,7 @@ import json
 import logging
 import re
 import secrets
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import NamedTuple
@@ -96,25 +97,29 @@ class Edge:
 
     def _serve(self, environ: dict, start_response: Callable, rid: str, started: float) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
-        responded = False
+        answered: dict = {}  # the status and route of the answer started last
 
         def finish(status: str, headers: list, exc_info=None, route: str | None = None):
-            nonlocal responded
-            responded = True
-            headers.append((REQUEST_ID_HEADER, rid))
-            headers.extend(RESPONSE_HEADERS)
-            route = route or self.route(environ)
-            environ[ACCESS_FIELDS] = {"request_id": rid, "route": route}
-            self.metrics.observe_request(route, method, int(status[:3]), time.perf_counter() - started)
+            # The fixed headers replace any a route set; the last answer started counts once.
+            fixed = [(REQUEST_ID_HEADER, rid), *RESPONSE_HEADERS]
+            names = {name.lower() for name, _ in fixed}
+            headers[:] = [(name, value) for name, value in headers if name.lower() not in names] + fixed
+            answered["status"], answered["route"] = int(status[:3]), route or self.route(environ)
+            environ[ACCESS_FIELDS] = {"request_id": rid, "route": answered["route"]}
             return start_response(status, headers, exc_info)
 
-        def send(answer: Answer, route: str | None = None) -> list[bytes]:
+        def send(answer: Answer, route: str | None = None, exc_info=None) -> list[bytes]:
             finish(f"{answer.status} {HTTP_STATUS_CODES[answer.status]}",
-                   [("Content-Type", answer.content_type), ("Content-Length", str(len(answer.body)))], route=route)
+                   [("Content-Type", answer.content_type), ("Content-Length", str(len(answer.body)))],
+                   exc_info, route)
             return [] if method == "HEAD" else [answer.body]
 
         try:
-            if self._body_too_large(environ):
+            try:
+                too_large = self._body_too_large(environ)
+            except Exception:  # the server could not read it: cut short, or malformed chunks
+                return send(error_answer(400, "the request body could not be read"))
+            if too_large:
                 return send(error_answer(413, f"the request body is over {self.max_body} bytes"))
             path = environ.get("PATH_INFO")
             direct = self.direct.get(path) if method in ("GET", "HEAD") else None
@@ -122,10 +127,15 @@ class Edge:
                 return send(direct(method), route=path)
             return self.flask_wsgi(environ, finish)
         except Exception:
-            if responded:  # too late for another answer: the server ends the connection
-                raise
             self.logger.exception("unhandled error")
-            return send(error_answer(500, f"an unexpected error; the server's log has it under request id {rid}"))
+            # After an answer was started, with its exc_info: the server replaces
+            # that answer where it has not sent it yet, and ends the connection where it has.
+            return send(error_answer(500, f"an unexpected error; the server's log has it under request id {rid}"),
+                        exc_info=sys.exc_info() if answered else None)
+        finally:
+            if answered:
+                self.metrics.observe_request(answered["route"], method, answered["status"],
+                                             time.perf_counter() - started)
 
     def route(self, environ: dict) -> str:
         """The template of the route ENVIRON's path matches, or UNMATCHED."""

@@ -9,9 +9,11 @@ In a gunicorn worker the threads that log only put their records on a queue
 (logging.handlers.QueueHandler, which formats them first); one thread per
 worker writes them out (QueueListener), a write per line, so no request waits
 on stdout and lines stay whole where workers share a pipe (lines of up to
-PIPE_BUF bytes: 4096 on Linux). A worker writes out its queue when it exits;
-one that is killed (SIGKILL) loses what it had not written yet. The master,
-which forks the workers and so must not run threads, writes its own lines.
+PIPE_BUF bytes: 4096 on Linux). Past QUEUE_LIMIT records waiting (stdout slow
+or blocked) a thread that logs writes its line itself: back-pressure, and
+bounded memory. A worker writes out its queue when it exits; one that is
+killed (SIGKILL) loses what it had not written yet. The master, which forks
+the workers and so must not run threads, writes its own lines.
 """
 
 from __future__ import annotations
@@ -23,14 +25,20 @@ import logging.handlers
 import queue
 import sys
 import time
+import traceback
 from contextvars import ContextVar
 
 from gunicorn import glogging
+
+# The JSON lines carry no thread, process or task names: not worth their cost per record.
+logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+logging.logAsyncioTasks = False
 
 # The id of the request being served in this thread (app/edge.py sets it).
 current_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 # The environ key under which the edge leaves the access line's fields.
 ACCESS_FIELDS = "friendlyhello.access_fields"
+QUEUE_LIMIT = 10000
 
 
 class JsonFormatter(logging.Formatter):
@@ -71,8 +79,37 @@ def _json_to_stdout() -> logging.Handler:
     return handler
 
 
+class _BoundedQueueHandler(logging.handlers.QueueHandler):
+    """Queues a record for the writer thread; with QUEUE_LIMIT of them waiting,
+    writes it through WRITER in the caller's thread instead."""
+
+    def __init__(self, records: queue.SimpleQueue, writer: logging.Handler):
+        super().__init__(records)
+        self.writer = writer
+
+    def createLock(self) -> None:
+        # No lock around formatting and queueing, as logging.NullHandler has
+        # none: the queue is thread-safe, and a request thread holding the lock
+        # while it formats would make the others wait on it for the GIL.
+        self.lock = None
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        # As QueueHandler.prepare, the record's message becomes its JSON line,
+        # without the copy it makes for other handlers: these loggers have none.
+        record.msg = record.message = self.format(record)
+        record.args = record.exc_info = record.exc_text = record.stack_info = None
+        return record
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        if self.queue.qsize() >= QUEUE_LIMIT:
+            self.writer.handle(record)
+        else:
+            self.queue.put_nowait(record)
+
+
 # The handler of every logger this module configures, in this process.
-_handler: logging.Handler = _json_to_stdout()
+_direct = _json_to_stdout()
+_handler: logging.Handler = _direct
 _configured: dict[str, logging.Logger] = {}
 
 
@@ -89,12 +126,22 @@ def write_from_one_thread() -> None:
     exits. For gunicorn's workers (gunicorn.conf.py's post_fork)."""
     global _handler
     records: queue.SimpleQueue = queue.SimpleQueue()
-    queued = logging.handlers.QueueHandler(records)
-    queued.setFormatter(JsonFormatter())
     # The records arrive formatted: the writer's default format is the message.
-    listener = logging.handlers.QueueListener(records, _Stdout())
+    writer = _Stdout()
+    queued = _BoundedQueueHandler(records, writer)
+    queued.setFormatter(JsonFormatter())
+    listener = logging.handlers.QueueListener(records, writer)
     listener.start()
-    atexit.register(listener.stop)
+
+    def stop() -> None:
+        """Writes out the queue; what is logged after goes straight to stdout."""
+        global _handler
+        listener.stop()
+        _handler = _direct
+        for logger in _configured.values():
+            send_to_stdout(logger)
+
+    atexit.register(stop)
     _handler = queued
     for logger in _configured.values():
         send_to_stdout(logger)
@@ -111,12 +158,23 @@ class GunicornLogger(glogging.Logger):
     def access(self, resp, req, environ, request_time) -> None:
         if not self.access_log_enabled:
             return
-        # gunicorn's own error replies (400, 431...) carry only a status line.
+        try:
+            self._access(resp, environ, request_time)
+        except Exception:  # as gunicorn's own access(): a line lost is no reason to fail the request
+            self.error(traceback.format_exc())
+
+    def _access(self, resp, environ, request_time) -> None:
+        # gunicorn's own error replies (400, 431...) carry only a status line,
+        # and never passed the edge: no request id, no route.
         status = getattr(resp, "status_code", None) or int(str(resp.status).split(None, 1)[0])
-        fields = {"request_id": None, **environ.get(ACCESS_FIELDS, {}),
+        fields = {"request_id": None, "route": None, **environ.get(ACCESS_FIELDS, {}),
                   "method": environ.get("REQUEST_METHOD"), "path": environ.get("PATH_INFO"),
                   "query": environ.get("QUERY_STRING") or None, "status": status,
                   "bytes": getattr(resp, "sent", None),
                   "duration_ms": round(request_time.total_seconds() * 1000, 3),
                   "remote_addr": environ.get("REMOTE_ADDR"), "user_agent": environ.get("HTTP_USER_AGENT")}
-        self.access_log.info("request", extra={"fields": fields})
+        # A record made and handled as Logger.info would, less the search of
+        # the stack for the caller's file and line (not in the JSON line).
+        if self.access_log.isEnabledFor(logging.INFO):
+            self.access_log.handle(self.access_log.makeRecord(
+                self.access_log.name, logging.INFO, "", 0, "request", None, None, extra={"fields": fields}))

@@ -74,6 +74,8 @@ TICKS = os.sysconf("SC_CLK_TCK")
 CORES = len(os.sched_getaffinity(0))
 # Installed with the test dependencies, beside this Python.
 PY_SPY = Path(sys.executable).with_name("py-spy")
+# vegeta is a pinned tool (make bench puts it there).
+VEGETA = str(ROOT / ".tools" / "bin" / "vegeta")
 
 
 # --- processes ---------------------------------------------------------------
@@ -177,6 +179,7 @@ class Usage:
     per_worker: list[float]
     server: float
     redis: float
+    stolen: float  # CPU seconds the machine's host gave to others (steal, from /proc/stat)
 
     def share_of_cores(self, seconds: float) -> float:
         return seconds / self.wall / CORES
@@ -186,15 +189,23 @@ class Usage:
         return [seconds / total for seconds in self.per_worker]
 
 
+def stolen_seconds() -> float:
+    """CPU time the hypervisor gave to other guests since boot, all cores (the "steal" of /proc/stat)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    return int(fields[8]) / TICKS if len(fields) > 8 else 0.0
+
+
 def measure_usage(server: Server, redis: Redis, run):
     """Calls RUN() and returns its result and the CPU each process used meanwhile."""
     pids = [server.process.pid, *server.workers] if server.workers != [server.process.pid] \
         else [server.process.pid]
     before = {pid: cpu_seconds(pid) for pid in [*pids, redis.process.pid]}
     generator_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    stolen_before = stolen_seconds()
     started = time.monotonic()
     result = run()
     wall = time.monotonic() - started
+    stolen = stolen_seconds() - stolen_before
     generator_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     delta = {pid: cpu_seconds(pid) - before[pid] for pid in before}
     return result, Usage(
@@ -203,7 +214,8 @@ def measure_usage(server: Server, redis: Redis, run):
                    - generator_before.ru_utime - generator_before.ru_stime),
         per_worker=[delta[pid] for pid in server.workers],
         server=sum(delta[pid] for pid in pids),
-        redis=delta[redis.process.pid])
+        redis=delta[redis.process.pid],
+        stolen=stolen)
 
 
 @dataclass
@@ -263,11 +275,11 @@ def vegeta(port: int, rate: int, duration: float, workdir: Path) -> RateResult:
     targets = workdir / "targets.txt"
     targets.write_text(f"GET http://127.0.0.1:{port}/\n")
     results = workdir / "results.bin"
-    subprocess.run(["vegeta", "attack", f"-rate={rate}/1s", f"-duration={duration:g}s", f"-targets={targets}",
+    subprocess.run([VEGETA, "attack", f"-rate={rate}/1s", f"-duration={duration:g}s", f"-targets={targets}",
                     f"-output={results}"], check=True, timeout=duration + 60)
-    report = json.loads(subprocess.run(["vegeta", "report", "-type=json", str(results)], capture_output=True,
+    report = json.loads(subprocess.run([VEGETA, "report", "-type=json", str(results)], capture_output=True,
                                        text=True, check=True, timeout=60).stdout)
-    rows = subprocess.run(["vegeta", "encode", "-to=csv", str(results)], capture_output=True, text=True,
+    rows = subprocess.run([VEGETA, "encode", "-to=csv", str(results)], capture_output=True, text=True,
                           check=True, timeout=60).stdout
     # timestamp, status code, latency in ns, ...
     records = [(int(row[1]), int(row[2]) / 1e6) for row in csv.reader(rows.splitlines())]
@@ -418,7 +430,7 @@ def main() -> int:
     parser.add_argument("--strict", action="store_true",
                         help="exit 1 when a speed target is missed too")
     args = parser.parse_args()
-    for program in ("wrk", "redis-server", "redis-cli", "vegeta"):
+    for program in ("wrk", "redis-server", "redis-cli", VEGETA):
         if shutil.which(program) is None:
             raise SystemExit(f"bench: {program} is not installed (make bench installs what it needs)")
     if args.profile and not PY_SPY.exists():
@@ -633,9 +645,10 @@ def ratios(rounds: list[dict[str, Measured]]) -> dict[str, list[float]]:
 
 
 def usage_line(label: str, usage: Usage) -> str:
-    idle = 1 - usage.share_of_cores(usage.generator + usage.server + usage.redis)
+    idle = 1 - usage.share_of_cores(usage.generator + usage.server + usage.redis + usage.stolen)
     return (f"{label:44} {usage.share_of_cores(usage.generator):6.0%} {usage.share_of_cores(usage.server):7.0%} "
-            f"{usage.share_of_cores(usage.redis):6.0%} {max(idle, 0):6.0%}   {format_shares(usage)}")
+            f"{usage.share_of_cores(usage.redis):6.0%} {usage.share_of_cores(usage.stolen):6.0%} "
+            f"{max(idle, 0):6.0%}   {format_shares(usage)}")
 
 
 def report(args, rounds: list[dict[str, Measured]], seed_dev: Measured, frozen: WrkResult) -> None:
@@ -655,7 +668,7 @@ def report(args, rounds: list[dict[str, Measured]], seed_dev: Measured, frozen: 
                   f"{run.non_2xx + run.socket_errors:7d}   {rate.answered:9.1%} {rate.p50_ms:8.2f} "
                   f"{rate.p99_ms:8.2f} {rate.p999_ms:8.2f}")
         print("where the CPU went (share of all cores), and each worker's part of the server's:")
-        print(f"{'':44} {'load':>6} {'server':>7} {'redis':>6} {'idle':>6}   workers")
+        print(f"{'':44} {'load':>6} {'server':>7} {'redis':>6} {'stolen':>6} {'idle':>6}   workers")
         for item in measured.values():
             print(usage_line(f"{item.label} (wrk)", item.usage))
             print(usage_line(f"{item.label} (vegeta)", item.rate_usage))
