@@ -2,9 +2,9 @@
 # assembled from Debian's packages into an empty image (no shell, no package
 # manager, no compiler).
 #
-# BASE_IMAGE is Debian (the runtime's Python is Debian's python3). Where no
-# registry answers, hack/airgap/base-image.sh builds a stand-in with
-# debootstrap and the build passes --build-arg BASE_IMAGE=<stand-in>.
+# BASE_IMAGE is Debian (the runtime's Python is Debian's python3). hack/image.sh
+# passes the one image_for base gives: this one, or a local stand-in where no
+# registry answers.
 ARG BASE_IMAGE=debian:bookworm-slim
 
 #checkov:skip=CKV_DOCKER_7:The base is the ARG above, pinned to a Debian release tag; checkov cannot see through the ARG

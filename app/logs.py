@@ -41,6 +41,11 @@ ACCESS_FIELDS = "friendlyhello.access_fields"
 QUEUE_LIMIT = 10000
 
 
+# One encoder for every line: json.dumps with other than its default options
+# would build a new one each time.
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 class JsonFormatter(logging.Formatter):
     """A record as one JSON object: time (UTC), level, logger, message, the
     request id where there is one, the record's `fields` and any exception."""
@@ -58,7 +63,7 @@ class JsonFormatter(logging.Formatter):
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+        return _to_json(entry)
 
 
 class _Stdout(logging.StreamHandler):

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # Creates or reuses the project's kind cluster ($CLUSTER_NAME), or deletes it.
-# The node image is KIND_NODE_IMAGE where it is here or can be pulled; only
-# where no registry can be reached (or AIRGAP=1), the one
-# hack/airgap/node-image.sh builds. Any other pull failure stops it. The kubeconfig context is
-# kind-$CLUSTER_NAME in the default kubeconfig. The nodes are those of
-# k8s/kind-cluster.yaml, or of the file KIND_CLUSTER_CONFIG names.
-# usage: hack/cluster.sh up|delete|node-image
+# The nodes run the kind node image (image_for node: KIND_NODE_IMAGE, or a
+# local stand-in where no registry answers) and are those of
+# k8s/kind-cluster.yaml, or of the file KIND_CLUSTER_CONFIG names, with what
+# this host needs (hack/host/kind_config.py). The kubeconfig context is
+# kind-$CLUSTER_NAME in the default kubeconfig.
+# Needs kind, kubectl, a Docker engine and .venv (make cluster provides them).
+# usage: hack/cluster.sh up|delete
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-export PATH="$root/.tools/bin:$PATH"
 context="kind-$CLUSTER_NAME"
 
-exists() { kind get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; }
+exists() { kind get clusters 2>/dev/null | grep -x "$CLUSTER_NAME" >/dev/null; }
 
 wait_ready() {
   log "waiting for the node and CoreDNS"
@@ -21,16 +21,9 @@ wait_ready() {
   log "cluster $CLUSTER_NAME ready (context $context)"
 }
 
-node_image() {
-  image_or_standin "$KIND_NODE_IMAGE" "$root/hack/airgap/node-image.sh" "23 to 32 min on 2 cores"
-}
-
 up() {
-  "$root/hack/docker-engine.sh" >&2
-  "$root/hack/tools.sh" kind >&2
   local image
-  image=$(node_image)
-  link_kubectl
+  image=$(image_for node)
   if exists; then
     # A cluster survives only while its nodes run (a restarted Docker engine
     # leaves them stopped), on the node image wanted now, with the nodes that
@@ -51,7 +44,7 @@ up() {
   fi
   local config host_dir="${XDG_CACHE_HOME:-$HOME/.cache}/friendlyhello/kind-host"
   config=$(mktemp)
-  "$root/.venv/bin/python" "$root/hack/kind_config.py" "$host_dir" "$image" >"$config"
+  "$root/.venv/bin/python" "$root/hack/host/kind_config.py" "$host_dir" "$image" >"$config"
   log "creating cluster $CLUSTER_NAME on $image"
   kind create cluster --name "$CLUSTER_NAME" --image "$image" --config "$config" --wait 0s >&2 \
     || { rm -f "$config"; die "kind create cluster failed (kind export logs shows the node's logs)"; }
@@ -59,14 +52,8 @@ up() {
   wait_ready || die "cluster $CLUSTER_NAME did not become ready"
 }
 
-# kubectl near the cluster's version (hack/tools.sh decides which).
-link_kubectl() { "$root/hack/tools.sh" kubectl >&2; }
-
 case "${1:-}" in
   up) up ;;
-  delete)
-    "$root/hack/tools.sh" kind >&2
-    if exists; then kind delete cluster --name "$CLUSTER_NAME" >&2; else log "no cluster $CLUSTER_NAME"; fi ;;
-  node-image) "$root/hack/docker-engine.sh" >&2; node_image ;;
-  *) echo "usage: hack/cluster.sh up|delete|node-image" >&2; exit 2 ;;
+  delete) if exists; then kind delete cluster --name "$CLUSTER_NAME" >&2; else log "no cluster $CLUSTER_NAME"; fi ;;
+  *) echo "usage: hack/cluster.sh up|delete" >&2; exit 2 ;;
 esac

@@ -4,10 +4,9 @@
 #   - on a host run by systemd, enables and starts the packaged docker.service;
 #   - elsewhere (containers, sandboxes), starts dockerd in the background
 #     (log: /var/log/dockerd.log).
-# On a host whose capability bounding set lacks capabilities that privileged
-# containers get (kind nodes are privileged), dockerd's default runtime becomes
-# hack/runc-capbnd, which drops just those: under systemd through a drop-in
-# it names. Each change to the host is said in one line, with its undo.
+# dockerd gets the flags this host needs beyond its defaults
+# (hack/host/dockerd-flags.sh; under systemd through a drop-in it names). Each
+# change to the host is said in one line, with its undo.
 # Works as root or, through sudo, as a user who has it.
 # usage: hack/docker-engine.sh
 set -euo pipefail
@@ -22,17 +21,9 @@ fi
   || die "no Docker engine answers: start one, or run this as root or with sudo to install one"
 
 command -v dockerd >/dev/null || apt_install docker.io iptables
-apt_install jq # the runtime wrapper reads the container's spec with it
-
+host_flags=$("$root/hack/host/dockerd-flags.sh")
 flags=()
-full_set=$(( (1 << ($(cat /proc/sys/kernel/cap_last_cap) + 1)) - 1 ))
-bounding=$((16#$(awk '/^CapBnd:/ {print $2}' /proc/self/status)))
-wrapper=/usr/local/libexec/friendlyhello/runc-capbnd
-if (( bounding != full_set )); then
-  as_root install -D -m 0755 "$root/hack/runc-capbnd" "$wrapper"
-  log "capability bounding set $(printf '%#x' "$bounding") lacks some capabilities: installed $wrapper (undo: rm $wrapper)"
-  flags+=(--add-runtime "runc-capbnd=$wrapper" --default-runtime runc-capbnd)
-fi
+[ -z "$host_flags" ] || mapfile -t flags <<<"$host_flags"
 
 wait_for_engine() { # LOG_HINT
   for _ in $(seq 1 60); do

@@ -2,8 +2,8 @@
 # Builds the service image and prints its reference (repository:tag) on stdout.
 # The tag is the app version plus a hash of everything the build reads (the
 # base image's name included), so a change to the app gives a new tag and an unchanged tree reuses the image.
-# BASE_IMAGE is used where it can be had; where no registry answers, the
-# local stand-in (hack/airgap/base-image.sh) is built and used instead.
+# The base is image_for base: BASE_IMAGE, or a local stand-in where no
+# registry answers.
 # Extra CA certificates for pip inside the build: BUILD_CA_BUNDLE (a file;
 # defaults to $SSL_CERT_FILE when that is set).
 # usage: hack/image.sh
@@ -21,7 +21,7 @@ if image_exists "$ref"; then
   echo "$ref"
   exit 0
 fi
-base=$(image_or_standin "$BASE_IMAGE" "$root/hack/airgap/base-image.sh" "about 1 min")
+base=$(image_for base)
 args=(--build-arg "BASE_IMAGE=$base" --build-arg "VERSION=$(app_version)"
       --build-arg "REVISION=$(git rev-parse HEAD 2>/dev/null || true)" --tag "$ref")
 ca=${BUILD_CA_BUNDLE:-${SSL_CERT_FILE:-}}

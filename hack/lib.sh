@@ -1,10 +1,13 @@
-# Sourced by the scripts in hack/: the repo root, the pinned versions and
-# shared names, and a log line with the seconds since the script started.
+# Sourced by the scripts in hack/: the repo root, the pinned tools first on
+# PATH, the pinned versions and shared names, a log line with the seconds
+# since the script started, and image_for, where the main path meets the
+# air-gapped one.
 # shellcheck shell=bash
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# These names may be pointed elsewhere from the environment (make passes its
-# command-line variables on), e.g. `make cluster KIND_NODE_IMAGE=host/kindest/node:tag`;
-# every other value comes from versions.env alone.
+# These names may be pointed elsewhere on make's command line, e.g. `make
+# cluster KIND_NODE_IMAGE=host/kindest/node:tag` (make passes them on), or in
+# the environment of a script run directly; every other value comes from
+# versions.env alone.
 declare -A overridden=()
 for name in KIND_NODE_IMAGE BASE_IMAGE REDIS_IMAGE CLUSTER_NAME; do
   [ -z "${!name:-}" ] || overridden[$name]=${!name}
@@ -13,11 +16,9 @@ done
 source "$root/hack/versions.env"
 for name in "${!overridden[@]}"; do printf -v "$name" '%s' "${overridden[$name]}"; done
 unset overridden
-# shellcheck source=airgap/standins.env
-source "$root/hack/airgap/standins.env"
+# The tools hack/tools.sh put there (make's targets did, before a script runs).
+export PATH="$root/.tools/bin:$PATH"
 started_at=$SECONDS
-# Where the local kind node image's build keeps its results between runs and clones.
-NODE_CACHE=${NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/friendlyhello/kind-node}
 
 log() { printf '%s [%4ss] %s\n' "$(basename "$0" .sh)" "$((SECONDS - started_at))" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -30,7 +31,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 apt_install() { # PACKAGE...
   local package missing=()
   for package in "$@"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep "install ok installed" >/dev/null \
       || missing+=("$package")
   done
   [ "${#missing[@]}" -gt 0 ] || return 0
@@ -49,70 +50,52 @@ registry_unreachable() { # DOCKER_MESSAGE
   grep -qiE 'no such host|server misbehaving|connection refused|connection reset|no route to host|network is unreachable|i/o timeout|Client\.Timeout|TLS handshake|tls: |x509: ' <<<"$1"
 }
 
-# True when IMAGE is here or was pulled now. False (with $fallback_reason set)
-# only when no registry can be reached, or AIRGAP=1: the caller may then build
-# a local stand-in. Any other pull failure (a missing tag, "unauthorized", "too
-# many requests") stops the script with docker's message. AIRGAP=0 forbids the
-# fallback: an unreachable registry stops the script too.
-fallback_reason=""
-pull_image() { # IMAGE
-  local image=$1 message
+# Prints the image to run for KIND (base, redis or node): the public one of
+# versions.env where it is here or can be pulled. Only where no registry can
+# be reached, or with AIRGAP=1, the air-gapped path builds a local stand-in
+# and says so in one line: this is the one place the two paths meet. Any
+# other pull failure ("manifest unknown", "unauthorized", "too many
+# requests") stops the script with docker's message; AIRGAP=0 forbids the
+# stand-in, so an unreachable registry stops it too.
+image_for() { # base|redis|node
+  local kind=$1 image message
+  case $kind in
+    base) image=$BASE_IMAGE ;;
+    redis) image=$REDIS_IMAGE ;;
+    node) image=$KIND_NODE_IMAGE ;;
+    *) die "image_for: no image kind '$kind' (base, redis or node)" ;;
+  esac
   case "${AIRGAP:-}" in
-    1) fallback_reason="AIRGAP=1"; return 1 ;;
+    1) "$root/hack/airgap/standin.sh" "$kind" "AIRGAP=1" | tail -n 1; return ;;
     0 | "") ;;
     *) die "AIRGAP must be 1 (build stand-ins), 0 (never) or unset (decide), not '$AIRGAP'" ;;
   esac
   if image_exists "$image"; then
     log "using $image (present here)"
-    return 0
-  fi
-  if message=$(docker pull --quiet "$image" 2>&1); then
+  elif message=$(docker pull --quiet "$image" 2>&1); then
     log "pulled $image"
-    return 0
-  fi
-  message=$(grep -v '^$' <<<"$message" | tail -n 1)
-  if ! registry_unreachable "$message"; then
-    die "cannot pull $image: $message"
-  fi
-  [ "${AIRGAP:-}" != 0 ] || die "cannot pull $image and AIRGAP=0 forbids a local stand-in: $message"
-  fallback_reason="no registry reachable ($message)"
-  return 1
-}
-
-# Prints PUBLIC when it is here or can be pulled; else, where no registry
-# answers, runs BUILD_SCRIPT (which prints the stand-in's reference) and
-# prints that. Says in one line which it did and what the build costs.
-image_or_standin() { # PUBLIC BUILD_SCRIPT FIRST_BUILD_TIME
-  if pull_image "$1"; then
-    echo "$1"
+  else
+    message=$(grep -v '^$' <<<"$message" | tail -n 1)
+    registry_unreachable "$message" || die "cannot pull $image: $message"
+    [ "${AIRGAP:-}" != 0 ] || die "cannot pull $image and AIRGAP=0 forbids a local stand-in: $message"
+    "$root/hack/airgap/standin.sh" "$kind" "no registry reachable ($message)" | tail -n 1
     return
   fi
-  log "$1: $fallback_reason: using a local stand-in from ${2#"$root/"} (first build $3, cached after)"
-  "$2" | tail -n 1
+  echo "$image"
 }
 
 app_version() { sed -n 's/^__version__ = "\(.*\)"$/\1/p' "$root/app/__init__.py"; }
 
-# Which docker client builds with BuildKit (the builds' secret mount needs it):
-# "buildx" where docker has that plugin, else "debian" for Debian's docker.io
-# client, which has BuildKit built in (docker-engine.sh installs it).
-buildkit_client() {
+# Builds with BuildKit (the builds' secret mount needs it): docker's buildx
+# plugin where there is one, else Debian's docker.io client, which has BuildKit
+# built in (docker-engine.sh installs it).
+docker_build() {
   if docker buildx version >/dev/null 2>&1; then
-    echo buildx
-  elif [ -x /usr/bin/docker ] && DOCKER_BUILDKIT=1 /usr/bin/docker build --help 2>&1 | grep -q -- '--secret'; then
-    echo debian
+    docker buildx build --load "$@"
+  elif [ -x /usr/bin/docker ] && DOCKER_BUILDKIT=1 /usr/bin/docker build --help 2>&1 | grep -- '--secret' >/dev/null; then
+    DOCKER_BUILDKIT=1 /usr/bin/docker build "$@"
   else
     die "no docker client here builds with BuildKit: install docker's buildx plugin (docker-buildx)"
-  fi
-}
-
-docker_build() {
-  local client
-  client=$(buildkit_client) || exit 1
-  if [ "$client" = buildx ]; then
-    docker buildx build --load "$@"
-  else
-    DOCKER_BUILDKIT=1 /usr/bin/docker build "$@"
   fi
 }
 

@@ -5,7 +5,6 @@
 # usage: hack/manifests.sh [--check]    (--check: exit 1 when k8s/ is out of date)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-export PATH="$root/.tools/bin:$PATH"
 
 render() {
   helm template "$RELEASE_NAME" "$root/chart" --skip-tests --namespace "$RELEASE_NAMESPACE" \

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs skaffold (skaffold.yaml) against the kind cluster with what it needs:
 # the pinned Helm 3 first on PATH (skaffold's Helm deployer does not drive
-# Helm 4), the other pinned tools, a docker client that builds with BuildKit,
-# and the airgap profile where the public base image cannot be pulled (the
-# local stand-ins are built when missing).
+# Helm 4), a docker client that builds with BuildKit, and the images to build
+# on and run, from the environment skaffold.yaml reads: BASE_IMAGE and
+# REDIS_IMAGE_REPOSITORY/_TAG (image_for base and redis; Redis is loaded into
+# the cluster's nodes), and .tools/build-ca.pem, the CA bundle the image build
+# hands pip (BUILD_CA_BUNDLE or SSL_CERT_FILE; empty where neither is set).
 # usage: hack/skaffold.sh COMMAND [SKAFFOLD FLAGS...]
 #   e.g. hack/skaffold.sh dev --profile dev      (what `make dev` runs)
 #        hack/skaffold.sh run                     (build, load, helm upgrade --install)
@@ -12,25 +14,32 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 [ $# -ge 1 ] || { echo "usage: hack/skaffold.sh COMMAND [SKAFFOLD FLAGS...]" >&2; exit 2; }
 cd "$root"
-export PATH="$root/.tools/helm3:$root/.tools/bin:$PATH"
+export PATH="$root/.tools/helm3:$PATH"
 # The version is pinned in hack/versions.env: no check for a newer one.
 export SKAFFOLD_UPDATE_CHECK=${SKAFFOLD_UPDATE_CHECK:-false}
 command=$1
 shift
 
 [ -x "$root/.tools/helm3/helm" ] && [ -x "$root/.tools/bin/skaffold" ] \
-  || die "skaffold or Helm 3 is missing: run make tools"
-# skaffold runs `docker build --load` from PATH (BuildKit, skaffold.yaml).
-client=$(buildkit_client) || exit 1
-[ "$client" = buildx ] || PATH="$root/hack/buildkit:$PATH"
-profiles=()
+  || die "skaffold or Helm 3 is missing: run make tool-skaffold tool-helm3"
+# skaffold runs `docker build --load` from PATH (BuildKit); without the buildx
+# plugin, Debian's docker.io client does (hack/host/buildkit/docker).
+if ! docker buildx version >/dev/null 2>&1; then
+  [ -x /usr/bin/docker ] || die "no docker client here builds with BuildKit: install docker's buildx plugin"
+  PATH="$root/hack/host/buildkit:$PATH"
+fi
+# The images to build on and to run: resolved (pulled, or stand-ins built)
+# only where skaffold builds or deploys; `delete` needs just their names.
+redis=$REDIS_IMAGE
 case $command in
   build | dev | run | render)
-    if [ "$(image_or_standin "$BASE_IMAGE" "$root/hack/airgap/base-image.sh" "about 1 min")" != "$BASE_IMAGE" ]; then
-      "$root/hack/redis-image.sh" >/dev/null
-      profiles=(--profile airgap)
-      log "no registry: adding the airgap profile (local base and Redis images)"
-    fi
+    BASE_IMAGE=$(image_for base)
+    redis=$(image_for redis)
+    [ "$command" = build ] || [ "$command" = render ] || load_into_cluster "$redis"
     ;;
 esac
-exec skaffold "$command" "${profiles[@]}" "$@"
+[[ $redis != *@* ]] || die "the chart takes Redis by tag: REDIS_IMAGE must be REPOSITORY:TAG, not $redis"
+export BASE_IMAGE REDIS_IMAGE_REPOSITORY=${redis%:*} REDIS_IMAGE_TAG=${redis##*:}
+ca=${BUILD_CA_BUNDLE:-${SSL_CERT_FILE:-}}
+if [ -n "$ca" ] && [ -f "$ca" ]; then cp "$ca" "$root/.tools/build-ca.pem"; else : >"$root/.tools/build-ca.pem"; fi
+exec skaffold "$command" --kube-context "kind-$CLUSTER_NAME" "$@"

@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
 # Puts the pinned tools (hack/versions.env) into .tools/bin (Helm 3, which only
 # skaffold runs, into .tools/helm3). For each tool asked for:
-#   - present in .tools at its pinned version: nothing to do;
-#   - on PATH at exactly its pinned version: linked, not built;
-#   - else built from its Go module, with the -X flags of its own release
-#     (version, commit where the module proxy knows it, build date, and for
-#     Helm 3 the Kubernetes version `helm template` assumes), then checked by
-#     its own version command.
-# kubectl is the one built with the kind node where there is one, else one on
-# PATH within one minor of KUBERNETES_VERSION, else built.
+#   - one of yours on PATH is used (linked) when its version is supported:
+#     helm 4.x, or 3.x from HELM3_VERSION's minor on; kind of KIND_VERSION's
+#     minor; kubectl within one minor of KUBERNETES_VERSION; any other tool
+#     at exactly its pinned version;
+#   - else the pinned version is built from its Go module, with the -X flags
+#     of its own release (version, commit where the module proxy knows it,
+#     build date, and for Helm 3 the Kubernetes version `helm template`
+#     assumes), then checked by its own version command.
+# Each says in one line which it did. .tools/stamps/NAME@VERSION marks a tool
+# done for make; .tools/bin/.NAME.source says where it came from.
 # checkov (a Python program) gets a virtualenv of its own under .tools/.
 # usage: hack/tools.sh [TOOL...]
-#   TOOL: helm kind ct docker-compose skaffold helm3 actionlint registry vegeta checkov kubectl
-#   (no TOOL: every one but kubectl, which hack/cluster.sh asks for)
+#   TOOL: helm kind kubectl ct docker-compose skaffold helm3 actionlint registry vegeta checkov
+#   (no TOOL: every one)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+source "$root/hack/go-build.sh"
 
 bin="$root/.tools/bin"
-mkdir -p "$bin"
+stamps="$root/.tools/stamps"
+mkdir -p "$bin" "$stamps"
 # One run at a time: make targets running side by side may each call this.
 exec 9>"$root/.tools/.lock"
 flock 9
@@ -26,6 +30,7 @@ flock 9
 tools=(
   "helm|helm.sh/helm/v4|cmd/helm|$HELM_VERSION|bin/helm|helm"
   "kind|sigs.k8s.io/kind|.|$KIND_VERSION|bin/kind|kind"
+  "kubectl|k8s.io/kubernetes|cmd/kubectl|$KUBERNETES_VERSION|bin/kubectl|kubectl"
   "ct|github.com/helm/chart-testing/v3|ct|$CHART_TESTING_VERSION|bin/ct|ct"
   "docker-compose|github.com/docker/compose/v2|cmd|$COMPOSE_VERSION|bin/docker-compose|docker-compose"
   "skaffold|github.com/GoogleContainerTools/skaffold/v2|cmd/skaffold|$SKAFFOLD_VERSION|bin/skaffold|skaffold"
@@ -35,23 +40,44 @@ tools=(
   "vegeta|github.com/tsenart/vegeta/v12|.|$VEGETA_VERSION|bin/vegeta|vegeta"
 )
 
-# What a tool's own version command prints, on one line.
+# The version a tool says it is (vX.Y.Z), or nothing.
 version_of() { # NAME BINARY
   local output
   case $1 in
     helm | helm3) output=$("$2" version --template '{{.Version}}') ;;
-    actionlint) output=$("$2" -version | head -n 1) ;;
+    kubectl) output=$("$2" version --client -o json | python3 -c 'import json, sys
+print(json.load(sys.stdin)["clientVersion"]["gitVersion"])') ;;
+    actionlint) output=$("$2" -version) ;;
     registry) output=$("$2" --version) ;;
     vegeta) output=$("$2" -version) ;;
     *) output=$("$2" version) ;;
   esac 2>/dev/null || return 0
-  tr '\n\t' '  ' <<<"$output"
+  { grep -oE 'v?[0-9]+\.[0-9]+\.[0-9]+' <<<"$output" || true; } | sed -n '1s/^v*/v/p'
 }
 
-# True when the tool's version command shows VERSION (some print it without the v).
-shows_version() { # NAME BINARY VERSION
-  local number=${3#v}
-  [[ " $(version_of "$1" "$2") " =~ [[:space:]]v?${number//./\\.}[[:space:]] ]]
+minor_of() { cut -d. -f2 <<<"$1"; }
+
+# True when VERSION of tool NAME may be used in place of the pinned one.
+supported() { # NAME VERSION
+  local name=$1 version=$2 pinned
+  pinned=$(printf '%s\n' "${tools[@]}" | grep "^$name|" | cut -d'|' -f4)
+  case $name in
+    helm) [[ $version == v4.* ]] || { [[ $version == v3.* ]] && (($(minor_of "$version") >= $(minor_of "$HELM3_VERSION"))); } ;;
+    kind) [[ ${version%.*} == "${pinned%.*}" ]] ;;
+    kubectl) [[ $version == v1.* ]] && (($(minor_of "$version") - $(minor_of "$pinned") <= 1)) \
+      && (($(minor_of "$pinned") - $(minor_of "$version") <= 1)) ;;
+    *) [ "$version" = "$pinned" ] ;;
+  esac
+}
+
+# What each tool supported in place of the pin is, for the log line.
+range_of() { # NAME
+  case $1 in
+    helm) echo "4.x, or 3.x from ${HELM3_VERSION%.*}" ;;
+    kind) echo "${KIND_VERSION%.*}.x" ;;
+    kubectl) echo "within one minor of ${KUBERNETES_VERSION%.*}" ;;
+    *) echo "exactly the pinned version" ;;
+  esac
 }
 
 # The -X flags of each tool's release build (from its Makefile or goreleaser
@@ -88,23 +114,20 @@ release_ldflags() { # NAME
   esac
 }
 
-# The module's directory, its commit (where the proxy knows it) and its date.
-module_info() { # MODULE@VERSION
-  go mod download -json "$1" | python3 -c 'import json, sys
-info = json.load(sys.stdin)
-if "Error" in info: sys.exit(info["Error"])
-print(info["Dir"], info.get("Origin", {}).get("Hash", ""))'
-  go list -m -json "$1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["Time"])'
-}
-
 # Each tool is built inside its own module, fetched into Go's module cache
 # through the module proxy: the module's replace/exclude lines then apply
-# (`go install pkg@version` refuses such modules) and its go.sum pins the build.
+# (`go install pkg@version` refuses such modules) and its go.sum pins the
+# build. kubectl's module replaces its staging modules with local paths: it
+# is built through a wrapper module (hack/go-build.sh).
 build() { # NAME MODULE PACKAGE VERSION OUTPUT
   local name=$1 module=$2 package=$3 version=$4 output=$5 dir commit date info
+  if [ "$name" = kubectl ]; then
+    build_kubernetes "$root/.tools/src/kubernetes-$version" "$(dirname "$output")" kubectl
+    return
+  fi
   info=$(module_info "$module@$version") || return 1
-  read -r dir commit <<<"$(head -n 1 <<<"$info")"
-  date=$(tail -n 1 <<<"$info")
+  read -r dir commit <<<"$info"
+  date=$(module_time "$module@$version")
   [ -d "$dir" ] || { echo "go mod download gave no directory for $module@$version"; return 1; }
   (cd "$dir" && CGO_ENABLED=0 go build -mod=readonly -trimpath \
     -ldflags "-s -w $(release_ldflags "$name" | tr '\n' ' ')" -o "$output" "./$package")
@@ -113,23 +136,31 @@ build() { # NAME MODULE PACKAGE VERSION OUTPUT
 # The directories of PATH other than this clone's .tools.
 path_elsewhere() { tr ':' '\n' <<<"$PATH" | grep -vxF -e "$bin" -e "$root/.tools/helm3" | paste -sd: -; }
 
+done_with() { # NAME PINNED SOURCE
+  echo "$3" >"$bin/.$1.source"
+  touch "$stamps/$1@$2"
+}
+
 install_tool() { # NAME MODULE PACKAGE VERSION BINARY PATH_NAME
-  local name=$1 module=$2 package=$3 version=$4 binary="$root/.tools/$5" path_name=$6 found build_log start
-  local stamp
-  stamp="$(dirname "$binary")/.$name.version"
-  # A link to a tool on PATH is checked again: that tool may have changed since.
-  if [ -x "$binary" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$version" ] \
-    && { [ ! -L "$binary" ] || shows_version "$name" "$binary" "$version"; }; then
+  local name=$1 module=$2 package=$3 version=$4 binary="$root/.tools/$5" path_name=$6 found found_version
+  local build_log start
+  mkdir -p "$(dirname "$binary")"
+  if [ -x "$binary" ] && [ ! -L "$binary" ] && [ "$(version_of "$name" "$binary")" = "$version" ]; then
     log "$name $version present"
+    done_with "$name" "$version" "built $version"
     return
   fi
-  mkdir -p "$(dirname "$binary")"
-  found=$(PATH=$(path_elsewhere) command -v "$path_name" || true)
-  if [ -n "$found" ] && shows_version "$name" "$found" "$version"; then
-    ln -sfn "$found" "$binary"
-    echo "$version" >"$stamp"
-    log "$name $version: using $found (on PATH at the pinned version)"
-    return
+  # helm3 is skaffold's Helm, a pinned version beside helm: never the one on PATH as helm.
+  found=$([ "$name" = helm3 ] || PATH=$(path_elsewhere) command -v "$path_name" || true)
+  if [ -n "$found" ]; then
+    found_version=$(version_of "$name" "$found")
+    if [ -n "$found_version" ] && supported "$name" "$found_version"; then
+      ln -sfn "$found" "$binary"
+      log "$name: using yours, $found ($found_version; supported: $(range_of "$name"))"
+      done_with "$name" "$version" "$found $found_version"
+      return
+    fi
+    log "$name: yours, $found (${found_version:-no version}), is not supported ($(range_of "$name")): building $version"
   fi
   log "$name $version: building $module${package:+/$package}"
   build_log=$(mktemp)
@@ -140,59 +171,31 @@ install_tool() { # NAME MODULE PACKAGE VERSION BINARY PATH_NAME
     die "$name: build failed (log: $build_log)"
   fi
   rm -f "$build_log"
-  shows_version "$name" "$binary" "$version" \
+  [ "$(version_of "$name" "$binary")" = "$version" ] \
     || die "$name: built, but its version command says '$(version_of "$name" "$binary")', not $version"
-  echo "$version" >"$stamp"
-  log "$name $version installed ($((SECONDS - start)) s): $(version_of "$name" "$binary")"
-}
-
-# kubectl's minor within one of the cluster's, as kubectl's skew policy allows.
-kubectl_fits() { # BINARY
-  local minor wanted=${KUBERNETES_VERSION#v1.}
-  minor=$("$1" version --client -o json 2>/dev/null | python3 -c 'import json, sys
-print(json.load(sys.stdin)["clientVersion"]["minor"].rstrip("+"))') || return 1
-  (( minor >= ${wanted%%.*} - 1 && minor <= ${wanted%%.*} + 1 ))
-}
-
-install_kubectl() {
-  local built="$NODE_CACHE/bin/kubernetes-$KUBERNETES_VERSION/kubectl" found
-  if [ -x "$built" ]; then
-    ln -sfn "$built" "$bin/kubectl"
-    log "kubectl: the one built with the kind node ($KUBERNETES_VERSION)"
-    return
-  fi
-  for found in "$bin/kubectl" "$(PATH=$(path_elsewhere) command -v kubectl || true)"; do
-    if [ -n "$found" ] && [ -x "$found" ] && kubectl_fits "$found"; then
-      [ "$found" = "$bin/kubectl" ] || ln -sfn "$found" "$bin/kubectl"
-      log "kubectl: using $(readlink -f "$found") (within one minor of $KUBERNETES_VERSION)"
-      return
-    fi
-  done
-  log "kubectl: none within one minor of $KUBERNETES_VERSION here: building it (a few minutes)"
-  "$root/hack/airgap/node-binaries.sh" kubectl
-  ln -sfn "$NODE_CACHE/bin/kubectl-$KUBERNETES_VERSION/kubectl" "$bin/kubectl"
+  log "$name $version installed ($((SECONDS - start)) s)"
+  done_with "$name" "$version" "built $version"
 }
 
 install_checkov() {
-  if [ "$(cat "$bin/.checkov.version" 2>/dev/null)" = "$CHECKOV_VERSION" ] && [ -x "$bin/checkov" ]; then
+  if [ "$(cat "$bin/.checkov.source" 2>/dev/null)" = "built $CHECKOV_VERSION" ] && [ -x "$bin/checkov" ]; then
     log "checkov $CHECKOV_VERSION present"
-    return
+  else
+    log "checkov $CHECKOV_VERSION: pip install into .tools/checkov"
+    rm -rf "$root/.tools/checkov"
+    python3 -m venv "$root/.tools/checkov"
+    "$root/.tools/checkov/bin/pip" install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
+    ln -sfn "$root/.tools/checkov/bin/checkov" "$bin/checkov"
+    log "checkov $CHECKOV_VERSION installed"
   fi
-  log "checkov $CHECKOV_VERSION: pip install into .tools/checkov"
-  rm -rf "$root/.tools/checkov"
-  python3 -m venv "$root/.tools/checkov"
-  "$root/.tools/checkov/bin/pip" install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
-  ln -sfn "$root/.tools/checkov/bin/checkov" "$bin/checkov"
-  echo "$CHECKOV_VERSION" >"$bin/.checkov.version"
-  log "checkov $CHECKOV_VERSION installed"
+  done_with checkov "$CHECKOV_VERSION" "built $CHECKOV_VERSION"
 }
 
 # ct's lint reads its chart schema and yamllint rules from files of its module.
 install_ct_config() {
-  local etc="$root/.tools/etc/ct/$CHART_TESTING_VERSION" dir info
+  local etc="$root/.tools/etc/ct/$CHART_TESTING_VERSION" dir
   [ ! -f "$etc/lintconf.yaml" ] || return 0
-  info=$(module_info "github.com/helm/chart-testing/v3@$CHART_TESTING_VERSION")
-  read -r dir _ <<<"$(head -n 1 <<<"$info")"
+  dir=$(module_dir "github.com/helm/chart-testing/v3@$CHART_TESTING_VERSION")
   mkdir -p "$etc"
   cp "$dir/etc/chart_schema.yaml" "$dir/etc/lintconf.yaml" "$etc/"
   chmod u+w "$etc"/*
@@ -204,13 +207,14 @@ if [ "${#wanted[@]}" -eq 0 ]; then
   wanted+=(checkov)
 fi
 for name in "${wanted[@]}"; do
-  case $name in
-    kubectl) install_kubectl; continue ;;
-    checkov) install_checkov; continue ;;
-  esac
+  if [ "$name" = checkov ]; then
+    install_checkov
+    continue
+  fi
   entry=$(printf '%s\n' "${tools[@]}" | grep "^$name|") || die "no tool named '$name' (usage: hack/tools.sh [TOOL...])"
   IFS='|' read -r _ module package version binary path_name <<<"$entry"
   package=${package#.}; package=${package#/}
-  install_tool "$name" "$module" "$package" "$version" "$binary" "$path_name"
+  # Before the tool itself, whose stamp says to make that all it needs is there.
   [ "$name" != ct ] || install_ct_config
+  install_tool "$name" "$module" "$package" "$version" "$binary" "$path_name"
 done

@@ -1,15 +1,12 @@
 #!/usr/bin/env bash
 # `make up`: the kind cluster, the image, the chart, and the URL to browse.
-# Creates or reuses the cluster, builds the image (tagged by content, so an
+# On the cluster make cluster made: builds the image (tagged by content, so an
 # unchanged app is not rebuilt and a changed one rolls only the web pods),
-# loads it into the cluster, then `helm upgrade --install --wait`.
+# loads it and Redis into the cluster, then `helm upgrade --install --wait`.
 # usage: hack/up.sh
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-export PATH="$root/.tools/bin:$PATH"
 context="kind-$CLUSTER_NAME"
-
-"$root/hack/cluster.sh" up
 
 images=$("$root/hack/cluster-images.sh")
 values=()

@@ -1,7 +1,12 @@
-# Shared by the airgap scripts, on top of hack/lib.sh: the Debian mirror.
+# Shared by the air-gapped path's scripts, on top of hack/lib.sh: the stand-ins'
+# names and pins, the node build's cache and the Debian mirror.
 # shellcheck shell=bash
 # shellcheck source=../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+# shellcheck source=standins.env
+source "$root/hack/airgap/standins.env"
+# Where the local kind node image's build keeps its results between runs and clones.
+NODE_CACHE=${NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/friendlyhello/kind-node}
 
 # The Debian mirror this host's apt already uses, so nothing here names one.
 debian_mirror() {

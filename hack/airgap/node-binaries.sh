@@ -2,12 +2,13 @@
 # Builds, from Go modules, every binary the local kind node image needs:
 # Kubernetes (kubeadm, kubelet, kubectl, control plane, kube-proxy), containerd,
 # runc (with seccomp), CNI plugins, crictl, etcd, CoreDNS, the local-path
-# provisioner, kube-router (the pod network) and this repo's pause. Each lands in $NODE_CACHE/bin/<name>-<version>/
-# and is reused when present; Go's build cache makes rebuilds quick.
-# usage: hack/airgap/node-binaries.sh [kubectl]   (kubectl: only kubectl, into $NODE_CACHE/bin/kubectl-<version>/)
+# provisioner, kube-router (the pod network) and this repo's pause. Each lands
+# in $NODE_CACHE/bin/<name>-<version>/ and is reused when present; Go's build
+# cache makes rebuilds quick.
+# usage: hack/airgap/node-binaries.sh
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-apt_install jq # reads `go mod download -json`
+source "$root/hack/go-build.sh"
 
 out="$NODE_CACHE/bin"
 src="$NODE_CACHE/src"
@@ -23,56 +24,18 @@ stage() {
 }
 finish() { echo -n "${3:-}" >"$out/$1-$2/.done"; log "$1 $2 built ($((SECONDS - stage_started)) s)"; }
 fail() { tail -n 25 "$out/$1-$2.log" >&2; die "$1 $2 failed to build (log: $out/$1-$2.log)"; }
-module_dir() { go mod download -json "$1" | jq -r .Dir; }
-
-# A module whose go.mod points sibling modules at local paths ("=> ./x" or
-# "=> ../x") cannot be built as a dependency: this prints one replace line per
-# such module, mapping it to its published VERSION instead.
-published_replaces() { # GO_MOD VERSION
-  sed -nE 's#^[[:space:]]*([^[:space:]]+)[[:space:]]+=>[[:space:]]+\.\.?/.*$#replace \1 => \1 '"$2"'#p' "$1"
-}
-
-# A wrapper module that requires MODULE@VERSION with its local replaces resolved.
-wrapper_module() { # DIR MODULE VERSION STAGING_VERSION
-  local dir=$1 module=$2 version=$3 staging=$4 upstream
-  upstream=$(module_dir "$module@$version")
-  mkdir -p "$dir"
-  {
-    echo "module friendlyhello.local/build/$(basename "$dir")"
-    echo
-    sed -nE 's/^go ([0-9.]+)$/go \1/p' "$upstream/go.mod"
-    echo "require $module $version"
-    published_replaces "$upstream/go.mod" "$staging"
-  } >"$dir/go.mod"
-}
-
-# Kubernetes' commands, built through a wrapper module with the version
-# ldflags of its release, into the stage NAME.
-build_kubernetes() { # NAME COMMAND...
-  local name=$1 k8s=$KUBERNETES_VERSION minor commit flags="" package
+# Kubernetes' commands into the stage NAME (hack/go-build.sh).
+build_kubernetes_stage() { # NAME COMMAND...
+  local name=$1
   shift
-  minor=${k8s#v1.}; minor=${minor%%.*}
-  wrapper_module "$src/kubernetes-$k8s" k8s.io/kubernetes "$k8s" "v0.${k8s#v1.}"
-  commit=$(go mod download -json "k8s.io/kubernetes@$k8s" | jq -r '.Origin.Hash // empty')
-  for package in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    flags+=" -X $package.gitVersion=$k8s -X $package.gitMajor=1 -X $package.gitMinor=$minor"
-    flags+=" -X $package.gitCommit=${commit:-unknown} -X $package.gitTreeState=clean"
-    flags+=" -X $package.buildDate=1970-01-01T00:00:00Z"
-  done
-  (cd "$src/kubernetes-$k8s" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath \
-      -ldflags "-s -w$flags" -o "$out/$name-$k8s/" "${@/#/k8s.io/kubernetes/cmd/}"
-  ) >"$out/$name-$k8s.log" 2>&1 || fail "$name" "$k8s"
-  finish "$name" "$k8s"
+  build_kubernetes "$src/kubernetes-$KUBERNETES_VERSION" "$out/$name-$KUBERNETES_VERSION" "$@" \
+    >"$out/$name-$KUBERNETES_VERSION.log" 2>&1 || fail "$name" "$KUBERNETES_VERSION"
+  finish "$name" "$KUBERNETES_VERSION"
 }
 
-# `node-binaries.sh kubectl`: kubectl alone, for a machine that has no kubectl
-# near the cluster's version and pulls its node image (hack/tools.sh).
-if [ "${1:-}" = kubectl ]; then
-  if stage kubectl "$KUBERNETES_VERSION"; then build_kubernetes kubectl kubectl; fi
-  exit 0
-fi
 if stage kubernetes "$KUBERNETES_VERSION"; then
-  build_kubernetes kubernetes kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy
+  build_kubernetes_stage kubernetes kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler \
+    kube-proxy
 fi
 
 build_in_module() { # NAME VERSION MODULE ENV... -- GO BUILD ARGS...

@@ -12,12 +12,13 @@
 # usage: hack/airgap/node-image.sh [--force]
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+source "$root/hack/go-build.sh"
 
 here="$root/hack/airgap"
 node_versions=(KUBERNETES_VERSION KIND_VERSION CONTAINERD_VERSION RUNC_VERSION CNI_PLUGINS_VERSION
   CRICTL_VERSION ETCD_VERSION COREDNS_VERSION LOCAL_PATH_PROVISIONER_VERSION KUBE_ROUTER_VERSION NODE_DEBIAN_SUITE)
 recipe=$( (for name in "${node_versions[@]}"; do echo "$name=${!name}"; done
-  cat "$here"/node-image.sh "$here"/node-binaries.sh \
+  cat "$here"/node-image.sh "$here"/node-binaries.sh "$root/hack/go-build.sh" \
   "$here"/default-cni.yaml "$here"/pause/* "$here"/etcd/* "$here"/coredns/*) | sha256sum | cut -c1-12)
 node_ref="$STANDIN_NODE_REPOSITORY:$KUBERNETES_VERSION-$recipe"
 if [ "${1:-}" != "--force" ] && image_exists "$node_ref"; then
@@ -34,6 +35,7 @@ command -v go >/dev/null || die "building a kind node needs Go on PATH"
 debian_mirror >/dev/null \
   || die "building a kind node needs a Debian mirror in this host's apt sources (debootstrap of Debian $NODE_DEBIAN_SUITE)"
 
+apt_install jq # edits the node's runtime spec
 work=$(mktemp -d /var/tmp/friendlyhello-node.XXXXXX)
 build_container=""
 cleanup() {
@@ -73,7 +75,7 @@ fi
 "$here/node-binaries.sh" >&2
 bin="$NODE_CACHE/bin"
 pause_version=$(cat "$here/pause/main.go" "$here/pause/go.mod" | sha256sum | cut -c1-12)
-kind_dir=$(go mod download -json "sigs.k8s.io/kind@$KIND_VERSION" | jq -r .Dir)
+kind_dir=$(module_dir "sigs.k8s.io/kind@$KIND_VERSION")
 kind_files="$kind_dir/images/base/files"
 
 # --- 1. the node's base ------------------------------------------------------

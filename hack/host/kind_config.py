@@ -10,11 +10,11 @@ this) shows the need:
     that is not restarted then fails, e.g. local-path's helper pod, and the
     volume it was to create waits for the provisioner's 2-minute timeout;
   - a capability bounding set without CAP_SYS_RESOURCE: the node's containerd
-    runs runc through hack/runc-capbnd (mounted into the node), clamps
+    runs runc through hack/host/runc-capbnd (mounted into the node), clamps
     oom_score_adj instead of lowering it, and its unit does not ask for a
     negative OOMScoreAdjust or an unlimited open-files limit it cannot get;
   - an open-files hard limit below what kind's units ask for: the same cap.
-usage: python hack/kind_config.py HOST_FILES_DIR NODE_IMAGE > config.yaml
+usage: python hack/host/kind_config.py HOST_FILES_DIR NODE_IMAGE > config.yaml
        (KIND_CLUSTER_CONFIG: another cluster config than k8s/kind-cluster.yaml)
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CAP_SYS_RESOURCE = 24
 WRAPPER_IN_NODE = "/usr/local/bin/runc-capbnd"
 
@@ -80,7 +80,7 @@ def main() -> int:
 
     if not bounding >> CAP_SYS_RESOURCE & 1:
         wrapper = host_dir / "runc-capbnd"
-        wrapper.write_text((ROOT / "hack/runc-capbnd").read_text())
+        wrapper.write_text((ROOT / "hack/host/runc-capbnd").read_text())
         wrapper.chmod(0o755)
         mounts.append({"hostPath": str(wrapper), "containerPath": WRAPPER_IN_NODE, "readOnly": True})
         containerd_patches.append(

@@ -1,13 +1,14 @@
-"""Every command of README.md, run as written, in the order a reader meets them.
+"""Every command of the docs (README.md, docs/*.md, bench/README.md), run as
+written or checked, in the order a reader meets them.
 
-Commands are the lines of the README's ```sh blocks (a trailing backslash
-continues a line). Each must match exactly one entry of RUNNERS, which runs it
-and checks what it should have done; a command without a runner fails the
-first test, so the README cannot gain a command nobody runs.
-
-The README ends with `make down`, which deletes the cluster: this module runs
-last (tests/cluster/conftest.py), and after `make down` it runs the README's
-first command, `make up`, again: the cold start, timed.
+Commands are the lines of the ```sh blocks (a trailing backslash continues a
+line). Each must match exactly one entry of RUNNERS, which runs it and checks
+what it should have done, or, for a command whose work another suite does
+(`make test` and its suites, `make bench`, `make dev`), checks that it is that
+work; a command without a runner fails the first test, so the docs cannot gain
+a command nobody runs. `make down` deletes the cluster: it runs after all the
+others, and this module after every other of the cluster suite
+(tests/cluster/conftest.py).
 """
 
 from __future__ import annotations
@@ -22,18 +23,17 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.cluster.conftest import CONTEXT, PINNED, SKAFFOLD_FORWARD, kubectl, port_forward
-from tests.conftest import ROOT, visit_count, wait_until
+from tests.cluster.kube import CONTEXT, kubectl, port_forward
+from tests.support import PINNED, ROOT, visit_count, wait_until
 
-pytestmark = pytest.mark.cluster
-
-README = ROOT / "README.md"
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "bench/README.md"]
 NAMESPACE, RELEASE = PINNED["RELEASE_NAMESPACE"], PINNED["RELEASE_NAME"]
+MAKEFILE = (ROOT / "Makefile").read_text()
 
 
-def readme_commands() -> list[str]:
+def commands_of(path) -> list[str]:
     commands, block = [], None
-    for line in README.read_text().splitlines():
+    for line in path.read_text().splitlines():
         if line.startswith("```"):
             block = line[3:].strip() if block is None else None
             continue
@@ -46,9 +46,18 @@ def readme_commands() -> list[str]:
     return commands
 
 
+def documented_commands() -> list[str]:
+    return [command for path in DOCS for command in commands_of(path)]
+
+
+def recipe(target: str) -> str:
+    """The first line of TARGET's recipe in the Makefile."""
+    return re.search(rf"^{target}:[^\n]*\n\t(.+)$", MAKEFILE, re.M).group(1)
+
+
 @dataclass
 class Reader:
-    """What the README's commands share: the exports run so far, and facts to compare."""
+    """What the documented commands share: the exports run so far, and facts to compare."""
 
     prelude: list[str] = field(default_factory=list)
     facts: dict = field(default_factory=dict)
@@ -62,7 +71,7 @@ class Reader:
                                 capture_output=True, text=True, timeout=timeout)
         output = result.stdout + result.stderr
         assert result.returncode in ok_codes, f"`{command}` exited {result.returncode}:\n{output[-4000:]}"
-        print(f"README: `{command}` ({time.monotonic() - started:.1f} s)")
+        print(f"docs: `{command}` ({time.monotonic() - started:.1f} s)")
         return output
 
     def serve(self, command: str, until: Callable[[list[str]], bool], timeout: float = 900) -> list[str]:
@@ -89,7 +98,7 @@ class Reader:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-        print(f"README: `{command}` served, stopped with Ctrl-C")
+        print(f"docs: `{command}` served, stopped with Ctrl-C")
         return lines
 
 
@@ -107,12 +116,10 @@ def release_is_up(reader: Reader) -> None:
     kubectl("-n", NAMESPACE, "rollout", "status", f"statefulset/{RELEASE}-redis", "--timeout=120s")
 
 
-# Each runner gets the reader and the command (as the README writes it).
+# Each runner gets the reader and the command (as the docs write it).
 
 def make_up(reader: Reader, command: str) -> None:
-    started = time.monotonic()
     output = reader.run(command, timeout=3600)
-    reader.facts.setdefault("make up seconds", []).append(round(time.monotonic() - started, 1))
     assert "friendlyhello is running" in output
     release_is_up(reader)
     count = current_count()
@@ -128,6 +135,11 @@ def browse(reader: Reader, command: str) -> None:
     reader.serve(command, lambda lines: visit_count(url) is not None, timeout=60)
 
 
+def make_down(reader: Reader, command: str) -> None:
+    """Deletes the cluster: deferred until every other command has run."""
+    reader.facts["make down"] = command
+
+
 def make_test(reader: Reader, command: str) -> None:
     """CI runs it (.ci/run): this very test is part of it, so it is not started again here."""
     ci = (ROOT / ".ci/run").read_text().splitlines()
@@ -136,8 +148,10 @@ def make_test(reader: Reader, command: str) -> None:
 
 def make_help(reader: Reader, command: str) -> None:
     output = reader.run(command)
-    documented = re.findall(r"^([a-z-]+):.*## ", (ROOT / "Makefile").read_text(), re.M)
-    for target in documented:
+    groups = re.findall(r"^##@ (.+)$", MAKEFILE, re.M)
+    assert [line for line in output.splitlines() if line and not line.startswith(" ")] == groups, output
+    assert groups[0] == "Run" and output.split("make ")[1].startswith("up "), "`up` comes first"
+    for target in re.findall(r"^([a-z-]+):.*## ", MAKEFILE, re.M):
         assert f"make {target} " in output, f"make help does not list {target}"
 
 
@@ -146,20 +160,18 @@ def export_path(reader: Reader, command: str) -> None:
     reader.run("command -v helm kind kubectl skaffold ct")
 
 
+def helm_install_elsewhere(reader: Reader, command: str) -> None:
+    """Rendered and checked by the API server (a dry run): the image is a placeholder."""
+    output = reader.run(f"{command} --kube-context {CONTEXT} --dry-run=server", timeout=300)
+    image = re.search(r"--set image.repository=(\S+) --set image.tag=(\S+)", command)
+    assert f"image: {image.group(1)}:{image.group(2)}" in output.replace('"', ""), output[-3000:]
+
+
 def make_dev(reader: Reader, command: str) -> None:
-    def forwarded_and_counting(lines):
-        urls = [m.group(2) for m in map(SKAFFOLD_FORWARD.search, lines) if m]
-        return urls and any("Watching for changes" in line for line in lines) and visit_count(urls[-1])
-
-    reader.facts["count before"] = current_count()
-    reader.serve(command, forwarded_and_counting, timeout=900)
-
-    def release_removed():
-        releases = subprocess.run([str(ROOT / ".tools/bin/helm"), "--kube-context", CONTEXT, "list",
-                                   "-n", NAMESPACE, "-q"], capture_output=True, text=True, timeout=60)
-        return releases.returncode == 0 and RELEASE not in releases.stdout.split()
-
-    wait_until(release_removed, timeout=120, interval=1, message="skaffold to remove its release on Ctrl-C")
+    """`hack/skaffold.sh dev --profile dev`, which tests/cluster/test_skaffold.py runs (an edit synced, a rebuild)."""
+    assert recipe("dev") == "@hack/skaffold.sh dev --profile dev"
+    text = (ROOT / "tests/cluster/test_skaffold.py").read_text()
+    assert '"dev", "--profile", "dev"' in text
 
 
 def helm_test(reader: Reader, command: str) -> None:
@@ -199,25 +211,37 @@ def backup(reader: Reader, command: str) -> None:
 
 def suite(reader: Reader, command: str) -> None:
     """A part of `make test` (TEST_SUITES, which .ci/run runs), not started twice."""
-    suites = re.search(r"^TEST_SUITES := (.+)$", (ROOT / "Makefile").read_text(), re.M).group(1).split()
+    suites = re.search(r"^TEST_SUITES := (.+)$", MAKEFILE, re.M).group(1).split()
     assert command.split()[1] in suites
 
 
 def make_lint(reader: Reader, command: str) -> None:
-    """Its test files all belong to the chart suite, which `make test` runs."""
-    recipe = re.search(r"^lint:.*\n\t\$\(PYTEST\) (.+)$", (ROOT / "Makefile").read_text(), re.M).group(1)
-    for path in recipe.split():
-        assert "pytestmark = pytest.mark.chart" in (ROOT / path).read_text(), path
+    """Its test files all belong to the static suite, which `make test` runs."""
+    paths = re.search(r"^lint:.*\n\t\$\(PYTEST\) ((?:.*\\\n)*.*)$", MAKEFILE, re.M).group(1).replace("\\\n", " ")
+    for path in paths.split():
+        assert path.startswith("tests/static/") and (ROOT / path).exists(), path
 
 
 def make_bench(reader: Reader, command: str) -> None:
-    # Shorter runs than the README's: this checks that the benchmark works and
-    # that its checks of method and correctness pass (exit status 0), not speed.
-    output = reader.run(f"BENCH_ARGS='--rounds 1 --duration 3 --rate-duration 3 --warmup 1' {command}", timeout=900)
-    assert re.search(r"^\s+ok\s+\(d\) Redis counter .* under wrk ", output, re.M), output[-3000:]
-    # The checks of method ran, for the three contenders with several workers.
-    assert len(re.findall(r"^\s+ok\s+\(\w\) workers' CPU shares", output, re.M)) == 3, output[-3000:]
-    assert len(re.findall(r"^\s+ok\s+\(\w\) vegeta sent", output, re.M)) == 3, output[-3000:]
+    """`bench/run.py`, which tests/unit/test_bench.py runs (short runs, --profile included)."""
+    assert recipe("bench") == "$(PYTHON) bench/run.py $(BENCH_ARGS)"
+    arguments = re.search(r'BENCH_ARGS="([^"]*)"', command)
+    text = (ROOT / "tests/unit/test_bench.py").read_text()
+    assert '"bench/run.py"' in text and all(f'"{arg}"' in text for arg in
+                                             (arguments.group(1).split()[::2] if arguments else []))
+
+
+def bench_sweep(reader: Reader, command: str) -> None:
+    """A comparison of settings, minutes long: checked to be an option of bench/run.py."""
+    assert "--sweep" in reader.run(command.replace("--sweep", "--help"))
+
+
+def bench_instructions(reader: Reader, command: str) -> None:
+    """Three minutes under valgrind, for figures bench/README.md gives: checked
+    to be the script that prints them, its usage line answering."""
+    result = subprocess.run([str(ROOT / command), "--help"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and result.stderr.startswith("usage: bench/instructions.sh"), result.stderr
+    assert "instructions per page" in (ROOT / command).read_text()
 
 
 def compose_up(reader: Reader, command: str) -> None:
@@ -255,26 +279,35 @@ def orphan_statefulset(reader: Reader, command: str) -> None:
     assert uid(f"pod/{RELEASE}-redis-0") == pod, "the Redis pod keeps running"
 
 
-def make_down(reader: Reader, command: str) -> None:
-    reader.run(command, timeout=600)
-    assert PINNED["CLUSTER_NAME"] not in reader.run("kind get clusters").split()
+def resolve_images(reader: Reader, command: str) -> None:
+    """Builds stand-ins (the node's takes half an hour where nothing is cached):
+    checked to be hack/resolve-image.sh, whose every path
+    tests/cluster/test_registry.py runs on a real registry."""
+    target = command.split()[1]
+    assert "hack/resolve-image.sh" in recipe(target)
+    if target == "standins":
+        assert "AIRGAP=1" in recipe(target)
 
 
 RUNNERS: dict[str, Callable[[Reader, str], None]] = {
     r"make up": make_up,
     r"make browse": browse,
+    r"make down": make_down,
     r"make test": make_test,
     r"make help": make_help,
     r'export PATH="\$PWD/\.tools/bin:\$PATH"': export_path,
-    rf"kubectl --context {CONTEXT} -n {NAMESPACE} port-forward service/{RELEASE} 8080:80": browse,
+    rf"helm upgrade --install {RELEASE} \./chart --namespace {NAMESPACE} --create-namespace --set .*":
+        helm_install_elsewhere,
     r"make dev": make_dev,
     rf"helm --kube-context {CONTEXT} test {RELEASE} -n {NAMESPACE} --logs": helm_test,
     rf"kubectl --context {CONTEXT} -n {NAMESPACE} patch secret {RELEASE}-redis -p .*": patch_password,
     rf"kubectl --context {CONTEXT} -n {NAMESPACE} rollout (restart|status) .*": rollout,
     rf"kubectl --context {CONTEXT} -n {NAMESPACE} exec {RELEASE}-redis-0 -c redis -- redis-cli --rdb - >\S+": backup,
-    r"make test-(unit|chart|image|cluster)": suite,
+    r"make test-(unit|static|image|cluster)": suite,
     r"make lint": make_lint,
-    r"make bench": make_bench,
+    r'make bench( BENCH_ARGS="[^"]*")?': make_bench,
+    r"\.venv/bin/python bench/run\.py --sweep": bench_sweep,
+    r"bench/instructions\.sh": bench_instructions,
     r"make compose-up": compose_up,
     r"make compose-down": compose_down,
     r"kind get clusters": kind_clusters,
@@ -282,31 +315,31 @@ RUNNERS: dict[str, Callable[[Reader, str], None]] = {
     rf"docker exec {PINNED['CLUSTER_NAME']}-control-plane crictl images": node_images,
     rf"kubectl --context {CONTEXT} -n {NAMESPACE} delete statefulset {RELEASE}-redis --cascade=orphan":
         orphan_statefulset,
-    r"make down": make_down,
+    r"make (standins|node-image)": resolve_images,
 }
 
 
 def runner_for(command: str) -> Callable[[Reader, str], None]:
     matches = [runner for pattern, runner in RUNNERS.items() if re.fullmatch(pattern, command)]
-    assert len(matches) == 1, f"README command `{command}` matches {len(matches)} runners"
+    assert len(matches) == 1, f"documented command `{command}` matches {len(matches)} runners"
     return matches[0]
 
 
-def test_every_readme_command_has_a_runner():
-    commands = readme_commands()
-    assert commands[:2] == ["make up", "make browse"], "the README starts with how to run it"
-    assert "make test" in commands
+def test_every_documented_command_has_a_runner():
+    commands = documented_commands()
+    assert commands_of(ROOT / "README.md")[:2] == ["make up", "make browse"], "the README starts with how to run it"
+    assert "make test" in commands and "make down" in commands
     for command in commands:
         runner_for(command)
     unused = [p for p in RUNNERS if not any(re.fullmatch(p, c) for c in commands)]
-    assert not unused, f"runners for commands the README no longer has: {unused}"
+    assert not unused, f"runners for commands the docs no longer have: {unused}"
 
 
-@pytest.mark.timeout(5400)
-def test_readme_commands_run_in_order(api):
+@pytest.mark.timeout(3600)
+def test_documented_commands_run_in_order(api):
     reader = Reader()
-    for command in readme_commands():
+    for command in documented_commands():
         runner_for(command)(reader, command)
-    # The README's first command again, on a machine with no cluster: the cold start.
-    make_up(reader, "make up")
-    print(f"\nREADME: make up took {reader.facts['make up seconds']} s (the last: no cluster)")
+    command = reader.facts.pop("make down")
+    reader.run(command, timeout=600)
+    assert PINNED["CLUSTER_NAME"] not in reader.run("kind get clusters").split()

@@ -6,11 +6,7 @@ import re
 import subprocess
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import ROOT
-
-pytestmark = pytest.mark.cluster
+from tests.support import ROOT
 
 # Under HOME, what the project may write: Go's and pip's caches, its own cache,
 # and the kubeconfig kind writes its context into; beside them the state the

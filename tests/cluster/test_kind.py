@@ -1,14 +1,11 @@
 """The kind cluster itself: node, system pods, DNS, storage, loaded images,
 port-forward, the restricted profile, server-side dry runs."""
 
-import pytest
 import requests
 import yaml
 
-from tests.cluster.conftest import kubectl, port_forward, restricted_pod, web_image
-from tests.conftest import ROOT, wait_until
-
-pytestmark = pytest.mark.cluster
+from tests.cluster.kube import kubectl, port_forward, restricted_pod, web_image
+from tests.support import ROOT, wait_until
 
 
 def python_pod(core, namespace, image, name, code, volumes=None, mounts=None):

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.cluster.conftest import (
+from tests.cluster.kube import (
     client_pod,
     kubectl,
     pod_ready,
@@ -21,9 +21,7 @@ from tests.cluster.conftest import (
     wait_for_traffic,
     web_image,
 )
-from tests.conftest import wait_until
-
-pytestmark = pytest.mark.cluster
+from tests.support import wait_until
 
 # Connects to HOST:PORT once and prints how it went: open, refused or timeout.
 PROBE_SCRIPT = r"""

@@ -19,36 +19,27 @@ import pytest
 import requests
 import yaml
 
-from tests.conftest import ROOT, free_port, missing_prerequisite, wait_until
+from tests import support
+from tests.support import ROOT, STANDINS, free_port, missing_prerequisite, run, tool, wait_until
 
-pytestmark = pytest.mark.cluster
-
-TOOLS = ROOT / ".tools" / "bin"
 # How long a pull that must fail may take before the script gives up on it.
 QUICK_FAILURE_SECONDS = 30
 
 
 def script(*command: str, env: dict[str, str] | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
-    """A project command with the given overrides, as a user would type it."""
-    full_env = {name: value for name, value in os.environ.items() if name != "AIRGAP"}
-    full_env.update({"PATH": f"{TOOLS}:{os.environ['PATH']}", **(env or {})})
-    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=full_env, timeout=timeout)
+    """A project command with the given overrides, as a user would type it (AIRGAP unset)."""
+    return run(*command, env={"AIRGAP": "", **(env or {})}, timeout=timeout, check=False)
 
 
 def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=900)
-    if check and result.returncode != 0:
-        raise AssertionError(f"docker {' '.join(args)} failed: {result.stderr}")
-    return result
+    return support.docker(*args, check=check, timeout=900)
 
 
 class Registry:
     """A CNCF Distribution registry on a free loopback port, with its request log."""
 
     def __init__(self, workdir: Path):
-        binary = TOOLS / "registry"
-        if not binary.exists():
-            missing_prerequisite("the registry is not built (make tool-registry)")
+        binary = tool("registry")
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
         config = workdir / "config.yml"
@@ -108,13 +99,7 @@ def registry(tmp_path_factory):
 def resolved(kind: str) -> str:
     """The image this machine uses for KIND (node, base, redis): pulled where a
     registry answers, the stand-in where none does; pushed to the test registry."""
-    command = {
-        "node": ["hack/cluster.sh", "node-image"],
-        "redis": ["hack/redis-image.sh"],
-        "base": ["bash", "-c",
-                 'source hack/lib.sh; image_or_standin "$BASE_IMAGE" hack/airgap/base-image.sh "about 1 min"'],
-    }[kind]
-    result = script(*command, timeout=3600)
+    result = script("hack/resolve-image.sh", kind, timeout=3600)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip().splitlines()[-1]
 
@@ -172,24 +157,23 @@ def test_a_tag_the_registry_lacks_stops_at_once_and_builds_nothing(registry, tmp
     assert "manifest unknown" in error or "not found" in error, error
     assert "stand-in" not in result.stderr
     assert not node_cache.exists()
-    assert cluster not in script(str(TOOLS / "kind"), "get", "clusters").stdout
+    assert cluster not in script(tool("kind"), "get", "clusters").stdout
 
 
 def test_an_unreachable_registry_takes_the_airgap_path_and_says_so(registry):
-    standin = resolved("redis")  # the stand-in is built once here, or pulled where a registry answers
+    resolved("redis")  # the stand-in is built once here (or pulled where a registry answers), not below
     nowhere = f"127.0.0.1:{free_port()}/friendlyhello-test/redis:7"
-    result = script("hack/redis-image.sh", env={"REDIS_IMAGE": nowhere}, timeout=1800)
+    result = script("hack/resolve-image.sh", "redis", env={"REDIS_IMAGE": nowhere}, timeout=1800)
     assert result.returncode == 0, result.stderr
     (decision,) = decisions(result.stderr)
     assert nowhere in decision and "no registry reachable" in decision and "connection refused" in decision
     assert "first build" in decision, decision
-    assert result.stdout.strip() == env_value("STANDIN_REDIS_IMAGE")
-    assert standin  # resolved above, so the fallback found its stand-in ready
+    assert result.stdout.strip() == STANDINS["STANDIN_REDIS_IMAGE"]
 
 
 def test_airgap_0_forbids_the_fallback(registry, tmp_path):
     nowhere = f"127.0.0.1:{free_port()}/friendlyhello-test/kindest-node:v-test"
-    result = script("hack/cluster.sh", "node-image",
+    result = script("hack/resolve-image.sh", "node",
                     env={"KIND_NODE_IMAGE": nowhere, "AIRGAP": "0", "NODE_CACHE": str(tmp_path / "cache")}, timeout=120)
     assert result.returncode != 0
     assert "AIRGAP=0 forbids a local stand-in" in result.stderr and "connection refused" in result.stderr
@@ -199,11 +183,11 @@ def test_airgap_0_forbids_the_fallback(registry, tmp_path):
 def test_airgap_1_uses_the_standin_though_the_registry_answers(registry):
     redis = registry.push(resolved("redis"), "friendlyhello-test/redis:airgap")
     pushed = len(registry.log())
-    result = script("hack/redis-image.sh", env={"REDIS_IMAGE": redis, "AIRGAP": "1"}, timeout=1800)
+    result = script("hack/resolve-image.sh", "redis", env={"REDIS_IMAGE": redis, "AIRGAP": "1"}, timeout=1800)
     assert result.returncode == 0, result.stderr
     (decision,) = decisions(result.stderr)
     assert "AIRGAP=1" in decision
-    assert result.stdout.strip() == env_value("STANDIN_REDIS_IMAGE")
+    assert result.stdout.strip() == STANDINS["STANDIN_REDIS_IMAGE"]
     assert "/v2/friendlyhello-test/redis/" not in registry.log()[pushed:], "AIRGAP=1 asked the registry"
 
 
@@ -225,9 +209,3 @@ def test_make_image_takes_its_base_from_the_registry(registry):
         docker("rmi", image, base, check=False)
 
 
-def env_value(name: str) -> str:
-    for path in ("hack/versions.env", "hack/airgap/standins.env"):
-        for line in (ROOT / path).read_text().splitlines():
-            if line.startswith(f"{name}="):
-                return line.split("=", 1)[1]
-    raise KeyError(name)

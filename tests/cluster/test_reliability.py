@@ -2,9 +2,7 @@
 
 import time
 
-import pytest
-
-from tests.cluster.conftest import (
+from tests.cluster.kube import (
     client_pod,
     elapsed_since,
     kubectl,
@@ -13,9 +11,7 @@ from tests.cluster.conftest import (
     wait_for_traffic,
     web_image,
 )
-from tests.conftest import wait_until
-
-pytestmark = pytest.mark.cluster
+from tests.support import wait_until
 
 
 def test_redis_restart_degrades_then_continues_the_count(release, core, image_values):

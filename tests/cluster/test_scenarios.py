@@ -5,12 +5,8 @@ default values (ct checks only that each uninstall succeeds)."""
 
 import re
 
-import pytest
-
-from tests.cluster.conftest import CHART, PINNED, kubectl, run
-from tests.conftest import ROOT
-
-pytestmark = pytest.mark.cluster
+from tests.cluster.kube import kubectl
+from tests.support import CHART, PINNED, ROOT, run
 
 SCENARIOS = sorted((CHART / "ci").glob("*-values.yaml"))
 

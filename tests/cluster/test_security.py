@@ -4,10 +4,8 @@ import base64
 
 import pytest
 
-from tests.cluster.conftest import CHART, helm, kubectl, port_forward
-from tests.conftest import visit_count, wait_until
-
-pytestmark = pytest.mark.cluster
+from tests.cluster.kube import helm, kubectl, port_forward
+from tests.support import CHART, visit_count, wait_until
 
 
 @pytest.mark.parametrize("namespace", [{"pod-security.kubernetes.io/enforce": "restricted"}], indirect=True)
@@ -51,7 +49,7 @@ def test_redis_refuses_unauthenticated_commands(release, core):
 
 
 def test_bad_values_are_refused_before_anything_is_created(release, core, api):
-    bad = CHART.parent / "tests/chart/bad-values/negative-replicas.yaml"
+    bad = CHART.parent / "tests/static/bad-values/negative-replicas.yaml"
     result = release.install("-f", str(bad), wait=False, check=False)
     assert result.returncode != 0
     assert "values don't meet the specifications of the schema" in result.stderr

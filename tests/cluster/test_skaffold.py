@@ -22,10 +22,8 @@ import pytest
 import requests
 import yaml
 
-from tests.cluster.conftest import PINNED, SKAFFOLD_FORWARD, port_forward
-from tests.conftest import HOSTNAME, ROOT, visit_count, wait_until
-
-pytestmark = pytest.mark.cluster
+from tests.cluster.kube import SKAFFOLD_FORWARD, port_forward
+from tests.support import HOSTNAME, PINNED, ROOT, visit_count, wait_until
 
 RELEASE = PINNED["RELEASE_NAME"]
 COPY_IGNORES = shutil.ignore_patterns(".git", ".venv", ".tools", "__pycache__", ".pytest_cache", "*.pyc")

@@ -1,13 +1,10 @@
 """The chart on kind: installs, passes helm test, serves and counts."""
 
 
-import pytest
 import requests
 
-from tests.cluster.conftest import Release, client_pod, port_forward, web_image
-from tests.conftest import HOSTNAME, VISITS, visit_count, wait_until
-
-pytestmark = pytest.mark.cluster
+from tests.cluster.kube import Release, client_pod, port_forward, web_image
+from tests.support import HOSTNAME, VISITS, visit_count, wait_until
 
 
 def test_install_and_helm_test(release, core, apps):

@@ -1,47 +1,30 @@
-"""Fixtures for the image tests: the Docker engine, the built image, containers."""
+"""Fixtures for the image tests: the Docker engine, the built images, a
+network and containers, each removed after the test (tests/image/containers.py)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import time
 import uuid
 
 import pytest
-import requests
 
-from tests.conftest import ROOT, missing_prerequisite, require_program, wait_until
-
-
-def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check,
-                          timeout=timeout)
-
-
-def shell_value(script: str, *args: str) -> str:
-    """The last stdout line of a hack/ script (its result), failing with its log."""
-    result = subprocess.run([str(ROOT / script), *args], capture_output=True, text=True,
-                            cwd=ROOT, timeout=1800)
-    if result.returncode != 0:
-        raise AssertionError(f"{script} failed:\n{result.stderr[-3000:]}")
-    return result.stdout.strip().splitlines()[-1]
+from tests.image.containers import Container, script_result
+from tests.support import docker, docker_answers, missing_prerequisite
 
 
 @pytest.fixture(scope="session")
 def docker_engine():
-    require_program("docker")
-    if docker("info", check=False, timeout=30).returncode != 0:
+    if not docker_answers():
         missing_prerequisite("no Docker engine answers (make engine starts one)")
 
 
 @pytest.fixture(scope="session")
 def image(docker_engine) -> str:
-    return shell_value("hack/image.sh")
+    return script_result("hack/image.sh")
 
 
 @pytest.fixture(scope="session")
 def redis_image(docker_engine) -> str:
-    return shell_value("hack/redis-image.sh")
+    return script_result("hack/resolve-image.sh", "redis")
 
 
 @pytest.fixture
@@ -60,36 +43,6 @@ def network(docker_engine):
     docker("network", "rm", name)
 
 
-class Container:
-    def __init__(self, container_id: str):
-        self.id = container_id
-
-    def inspect(self) -> dict:
-        return json.loads(docker("inspect", self.id).stdout)[0]
-
-    def url(self, port: int = 8080) -> str:
-        host_port = docker("port", self.id, f"{port}/tcp").stdout.splitlines()[0].rsplit(":", 1)[1]
-        return f"http://127.0.0.1:{host_port}"
-
-    def logs(self) -> str:
-        result = docker("logs", self.id, check=False)
-        return result.stdout + result.stderr
-
-    def wait_serving(self, timeout: float = 30) -> str:
-        url = self.url()
-
-        def serving():
-            if not self.inspect()["State"]["Running"]:
-                raise AssertionError(f"container exited:\n{self.logs()}")
-            try:
-                return requests.get(url + "/healthz", timeout=1).status_code == 200
-            except requests.ConnectionError:
-                return False
-
-        wait_until(serving, timeout=timeout, interval=0.2, message="the container to serve")
-        return url
-
-
 @pytest.fixture
 def run_container(docker_engine):
     """Factory: `docker run -d` with the given arguments; removed after the test."""
@@ -103,14 +56,3 @@ def run_container(docker_engine):
     yield run
     for container in started:
         docker("rm", "-f", "-v", container.id, check=False)
-
-
-def wait_redis(container: Container, timeout: float = 30) -> None:
-    def answers():
-        return docker("exec", container.id, "redis-cli", "ping", check=False).stdout.strip() == "PONG"
-
-    wait_until(answers, timeout=timeout, interval=0.2, message="redis to answer PING")
-
-
-def elapsed(since: float) -> float:
-    return time.monotonic() - since

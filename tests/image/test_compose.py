@@ -6,20 +6,12 @@ import uuid
 
 import pytest
 
-from tests.conftest import ROOT, free_port, missing_prerequisite, visit_count, wait_until
-
-pytestmark = pytest.mark.image
-
-
-def versions() -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in (ROOT / "hack/versions.env").read_text().splitlines()
-             if line and not line.startswith("#"))
-    return dict(pairs)
+from tests.support import PINNED, ROOT, free_port, tool, visit_count, wait_until
 
 
 def test_compose_defaults_match_the_pinned_versions():
     text = (ROOT / "compose.yaml").read_text()
-    pinned = versions()
+    pinned = PINNED
     assert f"${{REDIS_IMAGE:-{pinned['REDIS_IMAGE']}}}" in text
     assert f"${{BASE_IMAGE:-{pinned['BASE_IMAGE']}}}" in text
 
@@ -27,9 +19,7 @@ def test_compose_defaults_match_the_pinned_versions():
 @pytest.fixture
 def stack(image, redis_image):
     # The project's own compose (make tool-docker-compose), not a plugin in ~/.docker.
-    binary = ROOT / ".tools/bin/docker-compose"
-    if not binary.exists():
-        missing_prerequisite("docker-compose is not installed in .tools/bin (make tool-docker-compose)")
+    binary = tool("docker-compose")
     ports = [free_port(), free_port()]
     project = f"fh-test-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "WEB_IMAGE": image, "REDIS_IMAGE": redis_image,

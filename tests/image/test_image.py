@@ -7,13 +7,10 @@ import tarfile
 import threading
 import time
 
-import pytest
 import requests
 
-from tests.conftest import ROOT, VISITS, wait_until
-from tests.image.conftest import docker, elapsed, wait_redis
-
-pytestmark = pytest.mark.image
+from tests.image.containers import elapsed, wait_redis
+from tests.support import PINNED, ROOT, VISITS, docker, wait_until
 
 SIZE_BUDGET = 80 * 1000 * 1000
 # A PEM block with real content (ssl.py itself mentions the header).
@@ -156,7 +153,7 @@ def test_docker_stop_drains_and_exits_zero(image, redis_image, run_container, ne
 def test_the_redis_image_run_here_is_the_pinned_line(redis_image):
     """The stand-in (where no registry answers) runs the same Redis major.minor
     as the pinned public image; so does that image where it is pulled."""
-    pinned = re.search(r"^REDIS_IMAGE=redis:(\d+)\.(\d+)\.", (ROOT / "hack/versions.env").read_text(), re.M)
+    pinned = re.match(r"redis:(\d+)\.(\d+)\.", PINNED["REDIS_IMAGE"])
     output = docker("run", "--rm", redis_image, "redis-server", "--version").stdout
     running = re.search(r"v=(\d+)\.(\d+)\.", output)
     assert running and running.groups() == pinned.groups(), f"{redis_image}: {output}"

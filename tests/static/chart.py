@@ -1,29 +1,14 @@
-"""Fixtures for the chart tests: the pinned helm, and rendering to objects."""
+"""Helpers of the no-cluster checks: the chart's scenarios, and rendering to objects."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import yaml
 
-from tests.conftest import ROOT, missing_prerequisite
+from tests.support import CHART, helm
 
-CHART = ROOT / "chart"
-TOOLS = ROOT / ".tools" / "bin"
 SCENARIOS = sorted((CHART / "ci").glob("*-values.yaml"))
-
-
-def tool(name: str) -> str:
-    path = TOOLS / name
-    if not path.exists():
-        missing_prerequisite(f"{name} is not installed in .tools/bin (make tools)")
-    return str(path)
-
-
-def helm(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run([tool("helm"), *args], capture_output=True, text=True, check=check,
-                          timeout=120)
 
 
 def render(*args: str, chart: Path = CHART, release: str = "rel") -> list[dict]:

@@ -9,10 +9,8 @@ import subprocess
 
 import pytest
 
-from tests.chart.conftest import SCENARIOS, render, tool
-from tests.conftest import ROOT
-
-pytestmark = pytest.mark.chart
+from tests.static.chart import SCENARIOS, render
+from tests.support import ROOT, tool
 
 
 def checkov(*args: str) -> dict:

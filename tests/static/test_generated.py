@@ -3,12 +3,7 @@
 import subprocess
 import sys
 
-import pytest
-
-from tests.chart.conftest import tool
-from tests.conftest import ROOT
-
-pytestmark = pytest.mark.chart
+from tests.support import ROOT, tool
 
 
 def test_plain_manifests_match_the_chart():

@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.chart.conftest import CHART, SCENARIOS, helm, tool
-from tests.conftest import ROOT, missing_prerequisite, require_program
-
-pytestmark = pytest.mark.chart
+from tests.static.chart import SCENARIOS
+from tests.support import CHART, PINNED, ROOT, helm, require_program, tool
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[p.name for p in SCENARIOS])
@@ -24,10 +22,7 @@ def test_helm_lint_strict(scenario):
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[p.name for p in SCENARIOS])
 def test_helm3_lint_strict(scenario):
     """The chart supports Helm 3 as well (most users still run it)."""
-    helm3 = ROOT / ".tools/helm3/helm"
-    if not helm3.exists():
-        missing_prerequisite("Helm 3 is not installed in .tools/helm3 (make tool-helm3)")
-    result = subprocess.run([str(helm3), "lint", "--strict", str(CHART), "-f", str(scenario)],
+    result = subprocess.run([tool("helm3"), "lint", "--strict", str(CHART), "-f", str(scenario)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 chart(s) failed" in result.stdout
@@ -37,7 +32,7 @@ def test_chart_testing_lint():
     """ct lint: Chart.yaml schema, yamllint of Chart.yaml and values.yaml, and
     helm lint of every ci/*-values.yaml scenario."""
     ct = tool("ct")
-    version_dir = sorted((ROOT / ".tools/etc/ct").glob("v*"))[-1]
+    version_dir = ROOT / ".tools/etc/ct" / PINNED["CHART_TESTING_VERSION"]
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{Path(tool('helm')).parent}:{os.environ['PATH']}"}
     result = subprocess.run(
         [ct, "lint", "--charts", str(CHART), "--validate-maintainers=false",
@@ -52,7 +47,7 @@ def test_chart_testing_lint():
 
 
 def shell_scripts() -> list[Path]:
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "hack", ".ci"], cwd=ROOT,
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "hack", ".ci", "bench"], cwd=ROOT,
                             capture_output=True, text=True, check=True).stdout.split()
     return [ROOT / name for name in listed
             if (ROOT / name).is_file() and (ROOT / name).read_text(errors="replace").startswith("#!/usr/bin/env bash")]

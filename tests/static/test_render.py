@@ -7,23 +7,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.chart.conftest import CHART, SCENARIOS, find, helm, pod_specs, render
-from tests.conftest import ROOT
-
-pytestmark = pytest.mark.chart
+from tests.static.chart import SCENARIOS, find, pod_specs, render
+from tests.support import CHART, PINNED, ROOT, helm
 
 scenario_ids = [path.name for path in SCENARIOS]
-
-
-def versions_env() -> dict[str, str]:
-    lines = (ROOT / "hack/versions.env").read_text().splitlines()
-    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
 
 
 def test_one_source_of_truth_for_names_and_versions():
     values = yaml.safe_load((CHART / "values.yaml").read_text())
     chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
-    pinned = versions_env()
+    pinned = PINNED
     app_version = re.search(r'__version__ = "(.+)"', (ROOT / "app/__init__.py").read_text()).group(1)
     assert values["image"]["repository"] == pinned["IMAGE_REPOSITORY"]
     assert f'{values["redis"]["image"]["repository"]}:{values["redis"]["image"]["tag"]}' == pinned["REDIS_IMAGE"]
@@ -157,7 +150,7 @@ def test_redis_statefulset():
     statefulset = find(objects, "StatefulSet")
     spec = statefulset["spec"]
     container = spec["template"]["spec"]["containers"][0]
-    assert container["image"] == versions_env()["REDIS_IMAGE"]
+    assert container["image"] == PINNED["REDIS_IMAGE"]
     (script,) = container["args"]
     assert "--requirepass" not in script and "$(REDIS_PASSWORD)" not in script, "no password on argv"
     assert "exec redis-server /etc/redis/redis.conf - <<EOF" in script

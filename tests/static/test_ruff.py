@@ -4,11 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import ROOT
-
-pytestmark = pytest.mark.chart
+from tests.support import ROOT
 
 
 def test_ruff_passes():

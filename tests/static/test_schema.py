@@ -4,9 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.chart.conftest import CHART, helm
-
-pytestmark = pytest.mark.chart
+from tests.support import CHART, helm
 
 BAD_VALUES = sorted((Path(__file__).parent / "bad-values").glob("*.yaml"))
 

@@ -4,10 +4,8 @@ Kubernetes API schemas of the oldest and newest minor the chart supports."""
 import pytest
 import yaml
 
-from tests.chart.conftest import CHART, SCENARIOS, render
-from tests.chart.test_versions import PINNED
-
-pytestmark = pytest.mark.chart
+from tests.static.chart import SCENARIOS, render
+from tests.support import CHART, PINNED
 
 # The chart's kubeVersion floor, and the version the kind node runs.
 KUBERNETES_VERSIONS = ["1.30.0", PINNED["KUBERNETES_VERSION"].lstrip("v")]

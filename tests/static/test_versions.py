@@ -6,20 +6,9 @@ import json
 import re
 import subprocess
 
-import pytest
 import yaml
 
-from tests.conftest import ROOT, require_program
-
-pytestmark = pytest.mark.chart
-
-
-def pinned() -> dict[str, str]:
-    lines = (ROOT / "hack/versions.env").read_text().splitlines()
-    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
-
-
-PINNED = pinned()
+from tests.support import PINNED, ROOT, require_program
 
 
 def kind_default_node_image(kind_version: str) -> str:

@@ -1,19 +1,15 @@
 """The GitHub workflow is valid (actionlint) and runs what `make test` runs:
-the same suites, which together select every test exactly once. Every action
-it uses is pinned by commit, and its caches are keyed on what fills them.
-(kind-action's kubectl following versions.env: tests/chart/test_versions.py.)"""
+the same suites, each a folder of tests/, which together hold every test.
+Every action it uses is pinned by commit, and its caches are keyed on what
+fills them. (kind-action's kubectl following versions.env:
+tests/static/test_versions.py.)"""
 
 import re
 import subprocess
-import sys
 
-import pytest
 import yaml
 
-from tests.chart.conftest import tool
-from tests.conftest import ROOT
-
-pytestmark = pytest.mark.chart
+from tests.support import ROOT, tool
 
 WORKFLOW = ROOT / ".github/workflows/ci.yaml"
 SETUP_ACTION = ROOT / ".github/actions/setup/action.yaml"
@@ -53,23 +49,16 @@ def test_workflow_runs_every_suite_once():
     assert sorted(workflow_make_targets()) == sorted(suites())
 
 
-def collected(*selection: str) -> set[str]:
-    result = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-                             *selection], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
-    return {line for line in result.stdout.splitlines() if "::" in line}
+def test_each_suite_is_a_folder_and_the_folders_hold_every_test():
+    from tests.conftest import SUITES
 
-
-def test_suites_select_every_test_exactly_once():
     recipes = {name: re.search(rf"^{name}:.*\n\t\$\(PYTEST\) (.+)$", MAKEFILE, re.M).group(1).split()
                for name in suites()}
-    selected = {name: collected(*args) for name, args in recipes.items()}
-    everything = collected("tests")
-    for name, tests in selected.items():
-        assert tests, f"{name} selects no test"
-    union = set().union(*selected.values())
-    assert union == everything, f"selected by no suite: {sorted(everything - union)[:10]}"
-    assert sum(map(len, selected.values())) == len(everything), "a test is selected by two suites"
+    folders = {name: [arg for arg in args if arg.startswith("tests/")] for name, args in recipes.items()}
+    assert folders == {name: [f"tests/{name.removeprefix('test-')}"] for name in suites()}, folders
+    assert sorted(name.removeprefix("test-") for name in suites()) == sorted(SUITES)
+    homes = {path.relative_to(ROOT / "tests").parts[0] for path in (ROOT / "tests").rglob("test_*.py")}
+    assert homes <= set(SUITES), f"test files outside the suites' folders: {sorted(homes - set(SUITES))}"
 
 
 def prerequisites(target: str) -> set[str]:
@@ -83,8 +72,8 @@ def test_prepare_builds_what_every_suite_needs():
     prepared = set(re.search(r"^prepare:.*\n\t@\$\(MAKE\) -j\d+ (.+)$", MAKEFILE, re.M).group(1).split())
     needed = set().union(*(prerequisites(name) for name in suites())) - {"cluster"}
     needed |= prerequisites("cluster") | {"node-image"}
-    # `tools` builds every tool-X at once.
-    needed = {"tools" if name.startswith("tool-") else name for name in needed}
+    # `tools` builds every tool (each a $(NAME) stamp) at once.
+    needed = {"tools" if name.startswith("$(") else name for name in needed}
     assert needed <= prepared, f"make prepare does not build {sorted(needed - prepared)}"
 
 

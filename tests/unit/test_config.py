@@ -4,7 +4,7 @@ import sys
 import pytest
 
 from app.config import ConfigError, Settings, load_or_exit
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 def test_defaults_follow_the_seed():

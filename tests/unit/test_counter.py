@@ -1,7 +1,7 @@
 import pytest
 
 from app.counter import COUNTER_KEY, CircuitBreaker, CounterUnavailable, VisitCounter
-from tests.conftest import settings_for
+from tests.support import settings_for
 
 
 class FakeClock:
@@ -149,7 +149,7 @@ def test_a_frozen_redis_is_asked_once_then_only_by_probes(redis_server, clock):
 
 
 def test_wrong_password_disables_the_counter(tmp_path):
-    from tests.conftest import RedisServer
+    from tests.support import RedisServer
 
     server = RedisServer(tmp_path, password="right").start()
     try:

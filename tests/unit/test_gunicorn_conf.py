@@ -4,7 +4,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -14,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.conftest import ROOT, VISITS, metric, wait_until
+from tests.support import ROOT, VISITS, metric, raw_request, wait_until
 
 
 def test_parallel_visits_are_counted_exactly(gunicorn, redis_server):
@@ -142,19 +141,6 @@ def test_sigterm_drains_in_flight_requests(gunicorn, redis_server):
     assert server.process.wait(timeout=graceful + 5) == 0
 
 
-def raw_request(port: int, payload: bytes) -> int | None:
-    """The status of the reply, or None when the server closed without one."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(payload)
-        reply = b""
-        while b"\r\n" not in reply:
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            reply += chunk
-    return int(reply.split(b" ", 2)[1]) if reply else None
-
-
 @pytest.mark.parametrize("payload", [
     b"GET /" + b"a" * 10000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
     b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 20000 + b"\r\n\r\n",
@@ -162,7 +148,8 @@ def raw_request(port: int, payload: bytes) -> int | None:
     b"POST /api/visits HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n",
     b"GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n",
     b"BREW /api/visits HTTP/1.1\r\nHost: x\r\n\r\n",
-], ids=["long-url", "big-header", "garbage", "oversized-body", "bad-escape", "odd-method"])
+    b"POST /api/visits HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+], ids=["long-url", "big-header", "garbage", "oversized-body", "bad-escape", "odd-method", "bad-chunk"])
 def test_odd_requests_are_4xx_never_5xx(gunicorn, payload):
     server = gunicorn(WEB_CONCURRENCY="1")
     status = raw_request(server.port, payload)
@@ -193,7 +180,7 @@ def test_logs_are_json_lines_with_request_ids(gunicorn, tmp_path):
 
 
 def test_every_access_line_is_written_by_the_time_the_server_stops(gunicorn):
-    """Access lines are written in bulk; a worker that stops writes what it holds."""
+    """Access lines are queued for a writer thread; a worker that stops writes out what it holds."""
     server = gunicorn(WEB_CONCURRENCY="2")
     with requests.Session() as session:
         ids = [session.get(server.url + "/", timeout=5).headers["X-Request-ID"] for _ in range(300)]

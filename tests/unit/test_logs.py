@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 from app.logs import ACCESS_FIELDS, JsonFormatter, current_request_id
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 def record(message="hello %s", args=("world",), exc_info=None, **fields):

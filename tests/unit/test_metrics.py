@@ -1,7 +1,7 @@
 import pytest
 
 from app.metrics import LATENCY_BUCKETS, Metrics
-from tests.conftest import metric
+from tests.support import metric
 
 
 @pytest.mark.parametrize("method,status,labels", [

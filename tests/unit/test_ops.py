@@ -1,5 +1,5 @@
 from app import __version__, create_app
-from tests.conftest import metric, settings_for
+from tests.support import metric, settings_for
 
 
 def test_healthz_never_touches_redis(client, redis_server):

@@ -3,7 +3,7 @@ from jinja2 import Environment
 
 from app import create_app
 from app.views import Page
-from tests.conftest import settings_for
+from tests.support import settings_for
 
 TEMPLATE = Environment(autoescape=True).from_string(
     "<h3>Hello {{ name }}!</h3>{{ hostname }}: {% if visits is none %}off{% else %}{{ visits }}{% endif %}")

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Prints the image this machine runs for KIND, pulled or present, or the local
+# stand-in where no registry answers (image_for in hack/lib.sh).
+#   base:  the service image's base (BASE_IMAGE)
+#   redis: Redis for compose and the chart (REDIS_IMAGE)
+#   node:  the kind node (KIND_NODE_IMAGE)
+# usage: hack/resolve-image.sh base|redis|node
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+[ $# -eq 1 ] || { echo "usage: hack/resolve-image.sh base|redis|node" >&2; exit 2; }
+image_for "$1"

@@ -1,0 +1,241 @@
+"""What the tests share, each written once: the repository's pins and
+tools, the commands they run (helm, docker), real servers (redis-server,
+gunicorn) and the waits and readings around them.
+
+A test whose prerequisite (a program, a Docker engine, a cluster) is missing
+is skipped on a workstation but fails with the reason under CI=true, so CI
+can never pass by skipping.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+CHART = ROOT / "chart"
+TOOLS = ROOT / ".tools" / "bin"
+# What the page shows, as the tests read it.
+VISITS = re.compile(r"<b>Visits:</b> (\d+)")
+HOSTNAME = re.compile(r"<b>Hostname:</b> ([^<]+)<br/>")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def env_file(path: str) -> dict[str, str]:
+    """The KEY=value lines of a file of the repository (hack/versions.env, ...)."""
+    lines = (ROOT / path).read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+PINNED = env_file("hack/versions.env")
+STANDINS = env_file("hack/airgap/standins.env")
+
+
+def missing_prerequisite(reason: str):
+    """Skip locally; fail loudly in CI, where every test must run."""
+    if IN_CI:
+        pytest.fail(f"prerequisite missing in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def require_program(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        missing_prerequisite(f"{name} is not installed (make deps installs it)")
+    return path
+
+
+def tool(name: str) -> str:
+    """A pinned tool in .tools/ (hack/tools.sh puts it there; Helm 3, skaffold's, beside the others)."""
+    path = ROOT / ".tools/helm3/helm" if name == "helm3" else TOOLS / name
+    if not path.exists():
+        missing_prerequisite(f"{name} is not installed in .tools/ (make tool-{name})")
+    return str(path)
+
+
+def tool_source(name: str) -> str:
+    """Where hack/tools.sh took a tool from: "built vX.Y.Z", or the path and version of yours."""
+    tool(name)
+    return (TOOLS / f".{name}.source").read_text().strip()
+
+
+def run(*command: str, timeout: float = 600, check: bool = True, env: dict | None = None,
+        cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """COMMAND with the pinned tools first on PATH; its output in the error when CHECK fails."""
+    full_env = {**os.environ, **(env or {})}
+    full_env["PATH"] = f"{TOOLS}:{full_env['PATH']}"
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=full_env, cwd=cwd)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def helm(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return run(tool("helm"), *args, **kwargs)
+
+
+def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    return run("docker", *args, check=check, timeout=timeout)
+
+
+def docker_answers() -> bool:
+    return shutil.which("docker") is not None and docker("info", check=False, timeout=30).returncode == 0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def raw_request(port: int, payload: bytes) -> int | None:
+    """The status of the reply, or None when the server closed without one."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(payload)
+        reply = b""
+        while b"\r\n" not in reply:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+    return int(reply.split(b" ", 2)[1]) if reply else None
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.02, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+def metric(text: str, name: str, **labels) -> float:
+    """The value of one series in a Prometheus exposition TEXT."""
+    wanted = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+    series = f"{name}{{{wanted}}}" if labels else name
+    for line in text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{series} not in metrics:\n{text}")
+
+
+def visit_count(url: str) -> int | None:
+    """The count a visit to URL's page shows; None while it does not answer with one."""
+    import requests
+
+    try:
+        page = requests.get(url + "/", timeout=5)
+    except requests.RequestException:
+        return None
+    found = VISITS.search(page.text) if page.status_code == 200 else None
+    return int(found.group(1)) if found else None
+
+
+class RedisServer:
+    """A real redis-server on a free loopback port, which a test may stop and restart."""
+
+    def __init__(self, workdir: Path, password: str | None = None):
+        self.binary = require_program("redis-server")
+        self.port = free_port()
+        self.password = password
+        self.workdir = workdir
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> RedisServer:
+        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--dir", str(self.workdir)]
+        if self.password:
+            args += ["--requirepass", self.password]
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        wait_until(self._answers, timeout=10, message=f"redis-server on port {self.port}")
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def freeze(self) -> None:
+        """Stops the process without closing its socket: connections are still
+        accepted by the kernel, and every command waits (a hung or partitioned
+        Redis, unlike a stopped one, which refuses at once)."""
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.kill(self.process.pid, signal.SIGCONT)
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port, password=self.password,
+                           socket_timeout=5)
+
+    def _answers(self) -> bool:
+        try:
+            return bool(self.client().ping())
+        except redis.RedisError:
+            return False
+
+
+def settings_for(server: RedisServer, **overrides):
+    """The app's Settings for SERVER (a real redis-server), with OVERRIDES."""
+    from app.config import Settings
+
+    return Settings(redis_host="127.0.0.1", redis_port=server.port, **overrides)
+
+
+class Gunicorn:
+    """The real server: `gunicorn -c gunicorn.conf.py`, as the image runs it."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, cwd: Path = ROOT):
+        self.cwd = cwd
+        self.port = free_port()
+        self.env = {**os.environ, **env, "PORT": str(self.port)}
+        self.log_path = log_path
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> Gunicorn:
+        import requests
+
+        self._log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
+            cwd=self.cwd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+
+        def ready():
+            if self.process.poll() is not None:
+                raise AssertionError(f"gunicorn exited {self.process.returncode}:\n{self.log()}")
+            try:
+                return requests.get(self.url + "/readyz", timeout=1).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        wait_until(ready, timeout=20, interval=0.05, message="gunicorn to serve /readyz")
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def log_entries(self) -> list[dict]:
+        """The JSON lines of the log."""
+        return [json.loads(line) for line in self.log().splitlines() if line.startswith("{")]
+
+    def stop(self) -> int:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=60)
+        self._log.close()
+        return self.process.returncode

@@ -1,0 +1,24 @@
+"""The benchmark (bench/run.py) works: short runs of every contender, the
+profile included, and its checks of method and correctness pass. Speed is
+not judged here (a missed target is printed, not failed, without --strict)."""
+
+import re
+import sys
+
+from tests.support import require_program, run
+
+
+def test_a_short_run_passes_its_checks_of_method_and_correctness(tmp_path):
+    for program in ("wrk", "redis-server"):
+        require_program(program)
+    profile = tmp_path / "profile"
+    result = run(sys.executable, "bench/run.py", "--rounds", "1", "--duration", "3", "--rate-duration", "3",
+                 "--warmup", "1", "--outage-duration", "3", "--profile", str(profile), timeout=900, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    assert re.search(r"^\s+ok\s+\(d\) Redis counter .* under wrk ", output, re.M), output[-3000:]
+    # The checks of method ran, for the three contenders with several workers.
+    assert len(re.findall(r"^\s+ok\s+\(\w\) workers' CPU shares", output, re.M)) == 3, output[-3000:]
+    assert len(re.findall(r"^\s+ok\s+\(\w\) vegeta sent", output, re.M)) == 3, output[-3000:]
+    assert re.search(r"^\s+ok\s+\(d\) Redis frozen: 0 not 200", output, re.M), output[-3000:]
+    assert (profile / "service.svg").stat().st_size > 0 and "by part:" in output
