@@ -42,4 +42,7 @@ esac
 export BASE_IMAGE REDIS_IMAGE_REPOSITORY=${redis%:*} REDIS_IMAGE_TAG=${redis##*:}
 ca=${BUILD_CA_BUNDLE:-${SSL_CERT_FILE:-}}
 if [ -n "$ca" ] && [ -f "$ca" ]; then cp "$ca" "$root/.tools/build-ca.pem"; else : >"$root/.tools/build-ca.pem"; fi
-exec skaffold "$command" --kube-context "kind-$CLUSTER_NAME" "$@"
+# The cluster CLUSTER_NAME names (render deploys nothing and takes no context).
+context=(--kube-context "kind-$CLUSTER_NAME")
+[ "$command" != render ] || context=()
+exec skaffold "$command" "${context[@]}" "$@"
