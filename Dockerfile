@@ -5,7 +5,7 @@
 # BASE_IMAGE is Debian (the runtime's Python is Debian's python3). hack/image.sh
 # passes the one image_for base gives: this one, or a local stand-in where no
 # registry answers.
-ARG BASE_IMAGE=debian:bookworm-slim
+ARG BASE_IMAGE=debian:trixie-slim
 
 #checkov:skip=CKV_DOCKER_7:The base is the ARG above, pinned to a Debian release tag; checkov cannot see through the ARG
 FROM ${BASE_IMAGE} AS builder
@@ -39,12 +39,14 @@ RUN apt-get update \
 FROM scratch AS runtime
 ARG VERSION=0.0.0-dev
 ARG REVISION=
+ARG CREATED=
 ARG SOURCE=https://github.com/friendlyhello/friendlyhello
 LABEL org.opencontainers.image.title="friendlyhello" \
       org.opencontainers.image.description="The Docker get-started visit counter, Flask + Redis" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.licenses="Apache-2.0"
 COPY --from=builder /rootfs /
 ENV PATH=/opt/venv/bin:/usr/bin \

@@ -45,6 +45,26 @@ find "$python" "$dest${stdlib}/lib-dynload" "$dest/opt/venv" -type f \( -name '*
   | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// && $2 ~ /^\(0x/ {print $1}' | sort -u \
   | while read -r library; do copy_real "$library"; done
 
+# Which Debian release this is, for the SBOM's package URLs and for scanners
+# matching the packages below to Debian's advisories.
+cp -L /usr/lib/os-release "$dest/usr/lib/os-release"
+ln -sfn ../usr/lib/os-release "$dest/etc/os-release"
+
+# What each Debian package that has files here is, in the layout distroless
+# images use (one status paragraph per package), so SBOM tools and scanners
+# see the Debian packages of an image that has no dpkg.
+mkdir -p "$dest/var/lib/dpkg/status.d"
+dpkg-query -W -f '${Package}\n' | while read -r package; do
+  while read -r path; do
+    # Programs and libraries only: the files under /etc here are the image's own.
+    [[ $path == /usr/* || $path == /lib* ]] || continue
+    if [ -f "$dest$path" ]; then
+      dpkg-query -s "$package" >"$dest/var/lib/dpkg/status.d/$package"
+      break
+    fi
+  done < <(dpkg-query -L "$package" 2>/dev/null)
+done
+
 # The service runs as this fixed, non-root user (UID/GID 10001).
 printf 'root:x:0:0:root:/root:/sbin/nologin\napp:x:10001:10001:friendlyhello:/nonexistent:/sbin/nologin\n' >"$dest/etc/passwd"
 printf 'root:x:0:\napp:x:10001:\n' >"$dest/etc/group"

@@ -10,7 +10,7 @@ import time
 import requests
 
 from tests.image.containers import elapsed, wait_redis
-from tests.support import PINNED, ROOT, VISITS, docker, wait_until
+from tests.support import PINNED, ROOT, STANDINS, VISITS, docker, wait_until
 
 SIZE_BUDGET = 80 * 1000 * 1000
 # A PEM block with real content (ssl.py itself mentions the header).
@@ -24,6 +24,17 @@ def app_version() -> str:
 def test_size_is_within_budget(image):
     size = int(docker("image", "inspect", "-f", "{{.Size}}", image).stdout)
     assert size <= SIZE_BUDGET, f"{image} is {size / 1e6:.1f} MB"
+
+
+# What each Debian release's python3 is: the image runs Debian's.
+DEBIAN_PYTHON = {"bookworm": "3.11", "trixie": "3.13"}
+
+
+def test_the_image_runs_the_python_of_the_pinned_debian(image):
+    suite = re.fullmatch(r"debian:(\w+)-slim", PINNED["BASE_IMAGE"]).group(1)
+    assert STANDINS["DEBIAN_SUITE"] == suite, "the local stand-in is the same Debian release"
+    version = docker("run", "--rm", "--entrypoint", "python", image, "--version").stdout
+    assert version.startswith(f"Python {DEBIAN_PYTHON[suite]}."), version
 
 
 def test_metadata(image):
