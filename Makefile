@@ -23,9 +23,12 @@ COMPOSE := $(STAMPS)/docker-compose@$(COMPOSE_VERSION)
 SKAFFOLD := $(STAMPS)/skaffold@$(SKAFFOLD_VERSION)
 ACTIONLINT := $(STAMPS)/actionlint@$(ACTIONLINT_VERSION)
 CHECKOV := $(STAMPS)/checkov@$(CHECKOV_VERSION)
-REGISTRY := $(STAMPS)/registry@$(DISTRIBUTION_VERSION)
+DISTRIBUTION := $(STAMPS)/registry@$(DISTRIBUTION_VERSION)
 VEGETA := $(STAMPS)/vegeta@$(VEGETA_VERSION)
-TOOLS := $(HELM) $(KIND) $(KUBECTL) $(HELM3) $(CT) $(COMPOSE) $(SKAFFOLD) $(ACTIONLINT) $(CHECKOV) $(REGISTRY) $(VEGETA)
+COSIGN := $(STAMPS)/cosign@$(COSIGN_VERSION)
+CRANE := $(STAMPS)/crane@$(CRANE_VERSION)
+SYFT := $(STAMPS)/syft@$(SYFT_VERSION)
+TOOLS := $(HELM) $(KIND) $(KUBECTL) $(HELM3) $(CT) $(COMPOSE) $(SKAFFOLD) $(ACTIONLINT) $(CHECKOV) $(DISTRIBUTION) $(VEGETA) $(COSIGN) $(CRANE) $(SYFT)
 CONTEXT := kind-$(CLUSTER_NAME)
 
 ##@ Run
@@ -40,7 +43,8 @@ browse: $(KUBECTL) ## Port-forward the web Service to http://localhost:8080 (BRO
 	$(LOCALBIN)/kubectl --context $(CONTEXT) -n $(RELEASE_NAMESPACE) port-forward service/$(RELEASE_NAME) $(BROWSE_PORT):80
 
 .PHONY: down
-down: $(KIND) ## Delete the kind cluster, and the release and its volume with it
+down: $(KIND) ## Delete the kind cluster (the release and its volume with it) and its registry
+	@hack/registry.sh delete
 	@hack/cluster.sh delete
 
 ##@ Develop
@@ -80,6 +84,17 @@ lock: venv ## Re-pin the Python dependencies (requirements*.lock)
 	@$(PYTHON) -m pip install --quiet pip-tools
 	@hack/lock.sh
 
+##@ Release
+
+.PHONY: release
+release: venv engine $(HELM) $(COSIGN) $(CRANE) $(SYFT) ## Push the signed multi-arch image and OCI chart: REGISTRY=host[/path] VERSION=x.y.z
+	@test -n "$(REGISTRY)" -a -n "$(VERSION)" || { echo "usage: make release REGISTRY=host[:port][/path] VERSION=x.y.z" >&2; exit 2; }
+	@hack/release.sh "$(REGISTRY)" "$(VERSION)"
+
+.PHONY: registry
+registry: cluster ## Run the kind cluster's registry on localhost:5001 (LOCAL_REGISTRY_PORT), as kind documents it
+	@hack/registry.sh up
+
 ##@ Test
 
 # `make test` is these suites in this order, each a folder of tests/;
@@ -103,7 +118,7 @@ test-image: venv engine $(COMPOSE) ## The image and compose.yaml on Docker
 	$(PYTEST) tests/image
 
 .PHONY: test-cluster
-test-cluster: venv cluster $(HELM) $(HELM3) $(CT) $(SKAFFOLD) $(COMPOSE) $(REGISTRY) ## The chart on the kind cluster: smoke, reliability, network, registry, docs
+test-cluster: venv cluster $(HELM) $(HELM3) $(CT) $(SKAFFOLD) $(COMPOSE) $(DISTRIBUTION) $(COSIGN) $(CRANE) $(SYFT) ## The chart on the kind cluster: smoke, reliability, network, registry, release, docs
 	$(PYTEST) --durations=30 tests/cluster
 
 .PHONY: lint
@@ -150,7 +165,7 @@ engine: ## Make sure a Docker engine answers (installs and starts one where need
 .PHONY: tools
 tools: $(TOOLS) ## Link or build every pinned tool into .tools/bin (tool-NAME: one of them)
 
-TOOL_NAMES := helm kind kubectl helm3 ct docker-compose skaffold actionlint checkov registry vegeta
+TOOL_NAMES := helm kind kubectl helm3 ct docker-compose skaffold actionlint checkov registry vegeta cosign crane syft
 .PHONY: $(addprefix tool-,$(TOOL_NAMES))
 $(addprefix tool-,$(TOOL_NAMES)): tool-%:
 	@hack/tools.sh $*

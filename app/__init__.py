@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import logs
 from .config import ConfigError, Settings
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def create_app(settings: Settings | None = None) -> Flask:

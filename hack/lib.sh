@@ -44,41 +44,48 @@ apt_install() { # PACKAGE...
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
+# This host's architecture as container platforms name it (amd64, arm64).
+host_arch() { case $(uname -m) in x86_64) echo amd64 ;; aarch64 | arm64) echo arm64 ;; *) uname -m ;; esac; }
+
 # Docker's words for "no registry can be reached from here": name resolution,
 # connection, TLS. Any other pull failure is the image's or the account's fault.
 registry_unreachable() { # DOCKER_MESSAGE
   grep -qiE 'no such host|server misbehaving|connection refused|connection reset|no route to host|network is unreachable|i/o timeout|Client\.Timeout|TLS handshake|tls: |x509: ' <<<"$1"
 }
 
-# Prints the image to run for KIND (base, redis or node): the public one of
-# versions.env where it is here or can be pulled. Only where no registry can
-# be reached, or with AIRGAP=1, the air-gapped path builds a local stand-in
-# and says so in one line: this is the one place the two paths meet. Any
-# other pull failure ("manifest unknown", "unauthorized", "too many
-# requests") stops the script with docker's message; AIRGAP=0 forbids the
-# stand-in, so an unreachable registry stops it too.
-image_for() { # base|redis|node
-  local kind=$1 image message
+# Prints the image to run for KIND (base, redis, node or registry) on PLATFORM (the
+# host's by default; the release builds the base for others): the public one
+# of versions.env where it is here for that platform or can be pulled. Only
+# where no registry can be reached, or with AIRGAP=1, the air-gapped path
+# builds a local stand-in and says so in one line: this is the one place the
+# two paths meet. Any other pull failure ("manifest unknown", "unauthorized",
+# "too many requests") stops the script with docker's message; AIRGAP=0
+# forbids the stand-in, so an unreachable registry stops it too.
+image_for() { # base|redis|node|registry [PLATFORM]
+  local kind=$1 platform=${2:-linux/$(host_arch)} image message
   case $kind in
     base) image=$BASE_IMAGE ;;
     redis) image=$REDIS_IMAGE ;;
     node) image=$KIND_NODE_IMAGE ;;
-    *) die "image_for: no image kind '$kind' (base, redis or node)" ;;
+    registry) image=$LOCAL_REGISTRY_IMAGE ;;
+    *) die "image_for: no image kind '$kind' (base, redis, node or registry)" ;;
   esac
   case "${AIRGAP:-}" in
-    1) "$root/hack/airgap/standin.sh" "$kind" "AIRGAP=1" | tail -n 1; return ;;
+    1) PLATFORM=$platform "$root/hack/airgap/standin.sh" "$kind" "AIRGAP=1" | tail -n 1; return ;;
     0 | "") ;;
     *) die "AIRGAP must be 1 (build stand-ins), 0 (never) or unset (decide), not '$AIRGAP'" ;;
   esac
-  if image_exists "$image"; then
+  # A local image is one platform's: a multi-platform image pulled for
+  # another platform before is pulled again for this one.
+  if [ "$(docker image inspect -f '{{.Os}}/{{.Architecture}}' "$image" 2>/dev/null)" = "$platform" ]; then
     log "using $image (present here)"
-  elif message=$(docker pull --quiet "$image" 2>&1); then
-    log "pulled $image"
+  elif message=$(docker pull --quiet --platform "$platform" "$image" 2>&1); then
+    log "pulled $image ($platform)"
   else
     message=$(grep -v '^$' <<<"$message" | tail -n 1)
     registry_unreachable "$message" || die "cannot pull $image: $message"
     [ "${AIRGAP:-}" != 0 ] || die "cannot pull $image and AIRGAP=0 forbids a local stand-in: $message"
-    "$root/hack/airgap/standin.sh" "$kind" "no registry reachable ($message)" | tail -n 1
+    PLATFORM=$platform "$root/hack/airgap/standin.sh" "$kind" "no registry reachable ($message)" | tail -n 1
     return
   fi
   echo "$image"

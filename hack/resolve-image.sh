@@ -4,8 +4,9 @@
 #   base:  the service image's base (BASE_IMAGE)
 #   redis: Redis for compose and the chart (REDIS_IMAGE)
 #   node:  the kind node (KIND_NODE_IMAGE)
-# usage: hack/resolve-image.sh base|redis|node
+#   registry: the kind cluster's registry (LOCAL_REGISTRY_IMAGE)
+# usage: hack/resolve-image.sh base|redis|node|registry
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-[ $# -eq 1 ] || { echo "usage: hack/resolve-image.sh base|redis|node" >&2; exit 2; }
+[ $# -eq 1 ] || { echo "usage: hack/resolve-image.sh base|redis|node|registry" >&2; exit 2; }
 image_for "$1"

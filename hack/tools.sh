@@ -13,7 +13,8 @@
 # done for make; .tools/bin/.NAME.source says where it came from.
 # checkov (a Python program) gets a virtualenv of its own under .tools/.
 # usage: hack/tools.sh [TOOL...]
-#   TOOL: helm kind kubectl ct docker-compose skaffold helm3 actionlint registry vegeta checkov
+#   TOOL: helm kind kubectl ct docker-compose skaffold helm3 actionlint registry vegeta cosign crane syft
+#         checkov
 #   (no TOOL: every one)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -38,6 +39,9 @@ tools=(
   "actionlint|github.com/rhysd/actionlint|cmd/actionlint|$ACTIONLINT_VERSION|bin/actionlint|actionlint"
   "registry|github.com/distribution/distribution/v3|cmd/registry|$DISTRIBUTION_VERSION|bin/registry|registry"
   "vegeta|github.com/tsenart/vegeta/v12|.|$VEGETA_VERSION|bin/vegeta|vegeta"
+  "cosign|github.com/sigstore/cosign/v3|cmd/cosign|$COSIGN_VERSION|bin/cosign|cosign"
+  "crane|github.com/google/go-containerregistry|cmd/crane|$CRANE_VERSION|bin/crane|crane"
+  "syft|github.com/anchore/syft|cmd/syft|$SYFT_VERSION|bin/syft|syft"
 )
 
 # The version a tool says it is (vX.Y.Z), or nothing.
@@ -50,6 +54,8 @@ print(json.load(sys.stdin)["clientVersion"]["gitVersion"])') ;;
     actionlint) output=$("$2" -version) ;;
     registry) output=$("$2" --version) ;;
     vegeta) output=$("$2" -version) ;;
+    cosign) output=$("$2" version --json | python3 -c 'import json, sys
+print(json.load(sys.stdin)["gitVersion"])') ;;
     *) output=$("$2" version) ;;
   esac 2>/dev/null || return 0
   { grep -oE 'v?[0-9]+\.[0-9]+\.[0-9]+' <<<"$output" || true; } | sed -n '1s/^v*/v/p'
@@ -111,6 +117,20 @@ release_ldflags() { # NAME
       "-X github.com/distribution/distribution/v3/version.revision=$commit" \
       "-X github.com/distribution/distribution/v3/version.mainpkg=github.com/distribution/distribution/v3" ;;
     vegeta) echo "-X main.Version=$version -X main.Commit=$commit -X main.Date=$date" ;;
+    cosign) echo "-buildid= -X sigs.k8s.io/release-utils/version.gitVersion=$version" \
+      "-X sigs.k8s.io/release-utils/version.gitCommit=$commit" \
+      "-X sigs.k8s.io/release-utils/version.gitTreeState=clean -X sigs.k8s.io/release-utils/version.buildDate=$date" ;;
+    crane) echo "-X github.com/google/go-containerregistry/cmd/crane/cmd.Version=$version" \
+      "-X github.com/google/go-containerregistry/pkg/v1/remote/transport.Version=$version" ;;
+    syft) echo "-X main.version=${version#v} -X main.gitCommit=$commit -X main.buildDate=$date" \
+      "-X main.gitDescription=$version" ;;
+  esac
+}
+
+# The build tags of a tool's release build, where it has any.
+release_tags() { # NAME
+  case $1 in
+    syft) echo "containers_image_openpgp,exclude_graphdriver_btrfs" ;;
   esac
 }
 
@@ -129,7 +149,7 @@ build() { # NAME MODULE PACKAGE VERSION OUTPUT
   read -r dir commit <<<"$info"
   date=$(module_time "$module@$version")
   [ -d "$dir" ] || { echo "go mod download gave no directory for $module@$version"; return 1; }
-  (cd "$dir" && CGO_ENABLED=0 go build -mod=readonly -trimpath \
+  (cd "$dir" && CGO_ENABLED=0 go build -mod=readonly -trimpath -tags "$(release_tags "$name")" \
     -ldflags "-s -w $(release_ldflags "$name" | tr '\n' ' ')" -o "$output" "./$package")
 }
 

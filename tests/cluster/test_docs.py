@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
+import requests
+import yaml
 
 from tests.cluster.kube import CONTEXT, kubectl, port_forward
 from tests.support import PINNED, ROOT, visit_count, wait_until
@@ -167,6 +169,53 @@ def helm_install_elsewhere(reader: Reader, command: str) -> None:
     assert f"image: {image.group(1)}:{image.group(2)}" in output.replace('"', ""), output[-3000:]
 
 
+# Where the release workflow publishes: the chart's home, on ghcr.io.
+PUBLISHED = "ghcr.io/" + yaml.safe_load((ROOT / "chart/Chart.yaml").read_text())["home"].split("/")[-2]
+
+
+def install_released(reader: Reader, command: str) -> None:
+    """ghcr.io cannot be reached from here: checked to be the install line
+    `make release` prints for that registry (tests/cluster/test_release.py
+    runs it against the kind cluster's registry), for the chart's version."""
+    version = yaml.safe_load((ROOT / "chart/Chart.yaml").read_text())["version"]
+    assert command == (f"helm install {RELEASE} oci://{PUBLISHED}/charts/{RELEASE} --version {version} "
+                       f"--namespace {NAMESPACE} --create-namespace")
+    assert "helm install $chart_name oci://$chart_repository/$chart_name --version $version" in \
+        (ROOT / "hack/release.sh").read_text()
+
+
+def verify_released(reader: Reader, command: str) -> None:
+    """Keyless signatures exist only for the release workflow's runs: checked
+    to name the released image or chart and the workflow that signs them."""
+    version = yaml.safe_load((ROOT / "chart/Chart.yaml").read_text())["version"]
+    reference = command.split()[2]
+    assert reference in (f"{PUBLISHED}/{RELEASE}:{version}", f"{PUBLISHED}/charts/{RELEASE}:{version}")
+    identity = re.search(r"--certificate-identity-regexp '\^(\S+)@refs/tags/v'", command).group(1)
+    repository = yaml.safe_load((ROOT / "chart/Chart.yaml").read_text())["home"]
+    assert identity == f"{repository}/.github/workflows/release.yaml"
+    workflow = yaml.safe_load((ROOT / ".github/workflows/release.yaml").read_text())
+    assert workflow[True]["push"]["tags"] == ["v*"]
+    assert workflow["jobs"]["release"]["permissions"]["id-token"] == "write"
+
+
+def make_registry(reader: Reader, command: str) -> None:
+    reader.run(command, timeout=600)
+    hosting = kubectl("-n", "kube-public", "get", "configmap", "local-registry-hosting",
+                      "-o", "jsonpath={.data.localRegistryHosting\\.v1}").stdout
+    address = f"localhost:{PINNED['LOCAL_REGISTRY_PORT']}"
+    assert f'host: "{address}"' in hosting, hosting
+    assert requests.get(f"http://{address}/v2/", timeout=5).status_code == 200
+
+
+def make_release(reader: Reader, command: str) -> None:
+    """A release is immutable and the registry keeps it: tests/cluster/test_release.py
+    runs this, to a path of its own per run, with the same settings."""
+    assert recipe("release").startswith("@test -n")
+    text = (ROOT / "tests/cluster/test_release.py").read_text()
+    assert all(f'"{name}"' in text for name in re.findall(r"\b([A-Z_]+)=", command.split(" make ")[0])), command
+    assert '"release", f"REGISTRY={registry}", f"VERSION={CHART_VERSION}"' in text
+
+
 def make_dev(reader: Reader, command: str) -> None:
     """`hack/skaffold.sh dev --profile dev`, which tests/cluster/test_skaffold.py runs (an edit synced, a rebuild)."""
     assert recipe("dev") == "@hack/skaffold.sh dev --profile dev"
@@ -298,6 +347,10 @@ RUNNERS: dict[str, Callable[[Reader, str], None]] = {
     r'export PATH="\$PWD/\.tools/bin:\$PATH"': export_path,
     rf"helm upgrade --install {RELEASE} \./chart --namespace {NAMESPACE} --create-namespace --set .*":
         helm_install_elsewhere,
+    rf"helm install {RELEASE} oci://.*": install_released,
+    r"cosign verify \S+ --certificate-identity-regexp .*": verify_released,
+    r"make registry": make_registry,
+    r"COSIGN_KEY=\S+ COSIGN_PASSWORD=\S+ TLOG=0 make release REGISTRY=localhost:5001 VERSION=\S+": make_release,
     r"make dev": make_dev,
     rf"helm --kube-context {CONTEXT} test {RELEASE} -n {NAMESPACE} --logs": helm_test,
     rf"kubectl --context {CONTEXT} -n {NAMESPACE} patch secret {RELEASE}-redis -p .*": patch_password,

@@ -31,6 +31,9 @@ VERSION_COMMANDS = {
     "actionlint": ("bin/actionlint", ["-version"], "ACTIONLINT_VERSION", "{n}\n"),
     "registry": ("bin/registry", ["--version"], "DISTRIBUTION_VERSION", "github.com/distribution/distribution/v3 {n}"),
     "vegeta": ("bin/vegeta", ["-version"], "VEGETA_VERSION", "Version: {v}\n"),
+    "cosign": ("bin/cosign", ["version"], "COSIGN_VERSION", "GitVersion:    {v}\n"),
+    "crane": ("bin/crane", ["version"], "CRANE_VERSION", "{v}\n"),
+    "syft": ("bin/syft", ["version"], "SYFT_VERSION", "Version:       {n}\n"),
 }
 
 
@@ -100,7 +103,9 @@ def prerequisite_tools(target: str) -> set[str]:
     ("bench", {"vegeta"}),
     ("test-unit", {"vegeta"}),
     ("test-static", set(VERSION_COMMANDS) | {"checkov"}),  # it checks every one
-    ("test-cluster", {"helm", "helm3", "ct", "skaffold", "docker-compose", "registry"}),  # and cluster's
+    ("test-cluster", {"helm", "helm3", "ct", "skaffold", "docker-compose", "registry", "cosign", "crane",
+                      "syft"}),  # and cluster's
+    ("release", {"helm", "cosign", "crane", "syft"}),
 ])
 def test_targets_build_only_the_tools_they_run(target, tools):
     assert prerequisite_tools(target) == tools

@@ -82,3 +82,15 @@ def test_no_other_node_image_or_kube_version_is_named():
             if found.lstrip("v") != PINNED["KUBERNETES_VERSION"].lstrip("v"):
                 wrong.append(f"{name}: --kube-version {found}")
     assert not wrong, wrong
+
+
+def test_the_released_version_is_named_once_per_place_and_has_a_changelog_entry():
+    chart = yaml.safe_load((ROOT / "chart/Chart.yaml").read_text())
+    assert chart["version"] == chart["appVersion"], "make release gives both the version it releases"
+    changelog = (ROOT / "chart/CHANGELOG.md").read_text()
+    assert re.search(rf"^## {re.escape(chart['version'])}$", changelog, re.M), "make release would refuse it"
+    (image,) = yaml.safe_load((ROOT / "k8s/kustomization.yaml").read_text())["images"]
+    assert image["newTag"] == chart["appVersion"], "k8s/ runs the chart's release"
+    assert f'newTag: "{chart["appVersion"]}"' in (ROOT / "k8s/README.md").read_text()
+    previous = PINNED["PREVIOUS_RELEASE_REF"]
+    assert re.fullmatch(r"[0-9a-f]{40}", previous), "the previous release by full commit"

@@ -1,0 +1,321 @@
+"""The release as users get it: `make release` to the kind cluster's own
+registry (`make registry`, as kind documents it), then installed from there
+the ways users install it: `helm install oci://…`, `kubectl apply -k` with
+the image line edited, and `helm upgrade` from the previous release's chart.
+The nodes pull the image from the registry (nothing is loaded into them);
+cosign verifies what was signed and refuses what was not; the SBOMs come
+back from the registry; the arm64 image runs here under emulation."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import subprocess
+import tarfile
+import time
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import requests
+import yaml
+
+from tests.cluster.kube import client_pod, helm, kubectl, port_forward, wait_for_traffic
+from tests.support import PINNED, ROOT, docker, env_file, free_port, run, tool, visit_count, wait_until
+
+REGISTRY = f"localhost:{PINNED['LOCAL_REGISTRY_PORT']}"
+CHART_VERSION = yaml.safe_load((ROOT / "chart/Chart.yaml").read_text())["version"]
+LOCKED = dict(re.findall(r"^([a-z0-9_.-]+)==([^\s\\]+)", (ROOT / "requirements.lock").read_text(), re.M))
+
+
+def make(*args: str, env: dict | None = None, timeout: float = 3600) -> subprocess.CompletedProcess:
+    return run("make", *args, env=env, timeout=timeout, check=False)
+
+
+def crane(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return run(tool("crane"), *args, check=check, timeout=300)
+
+
+def cosign(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return run(tool("cosign"), *args, env=env, check=False, timeout=300)
+
+
+class Released:
+    """What one `make release` pushed, read back from the files it wrote."""
+
+    def __init__(self, registry: str, key: Path, result: subprocess.CompletedProcess, seconds: float):
+        self.registry, self.key, self.result, self.seconds = registry, key, result, seconds
+        out = ROOT / "build/release" / CHART_VERSION
+        self.facts = env_file(str((out / "release.env").relative_to(ROOT)))
+        self.commands = (out / "commands.txt").read_text().splitlines()
+        self.image = self.facts["IMAGE"]
+        self.repository = self.image.rsplit(":", 1)[0]
+        self.index = f"{self.repository}@{self.facts['IMAGE_DIGEST']}"
+        self.chart = self.facts["CHART"]
+
+    def platform_image(self, arch: str) -> str:
+        return f"{self.repository}@{self.facts[f'IMAGE_DIGEST_{arch.upper()}']}"
+
+    def verify_flags(self) -> list[str]:
+        return ["--key", str(self.key.with_suffix(".pub")), "--insecure-ignore-tlog=true", "--allow-http-registry"]
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory, api) -> Released:
+    result = make("registry", timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    keys = tmp_path_factory.mktemp("cosign")
+    signing = {"COSIGN_PASSWORD": "friendlyhello-test"}
+    run(tool("cosign"), "generate-key-pair", "--output-key-prefix", str(keys / "release"), env=signing, cwd=keys)
+    # A path of its own per run: a release is immutable, and the registry
+    # keeps its storage between runs.
+    registry = f"{REGISTRY}/test-{uuid.uuid4().hex[:8]}"
+    started = time.monotonic()
+    result = make("release", f"REGISTRY={registry}", f"VERSION={CHART_VERSION}",
+                  env={**signing, "COSIGN_KEY": str(keys / "release.key"), "TLOG": "0"})
+    seconds = time.monotonic() - started
+    assert result.returncode == 0, result.stderr[-5000:]
+    print(f"make release (linux/amd64 + linux/arm64, SBOMs, signatures, chart): {seconds:.0f}s")
+    print(result.stderr)
+    return Released(registry, keys / "release.key", result, seconds)
+
+
+@pytest.fixture(scope="module")
+def redis_values(released) -> list[str]:
+    """Redis for the releases below, from the same registry (it is not part of the release)."""
+    redis = run(str(ROOT / "hack/resolve-image.sh"), "redis", timeout=1800).stdout.strip()
+    repository = f"{released.registry}/redis"
+    tag = redis.rsplit(":", 1)[1]
+    docker("tag", redis, f"{repository}:{tag}")
+    docker("push", "--quiet", f"{repository}:{tag}", timeout=300)
+    docker("rmi", f"{repository}:{tag}")
+    return ["--set", f"redis.image.repository={repository}", "--set", f"redis.image.tag={tag}"]
+
+
+def node_images(node: str) -> str:
+    return docker("exec", node, "crictl", "images", "--output", "json").stdout
+
+
+def pod_images(core, namespace: str, selector: str) -> set[tuple[str, str, str]]:
+    """(image asked for, image ID run, node) of each container of the pods SELECTOR matches."""
+    pods = core.list_namespaced_pod(namespace, label_selector=selector).items
+    return {(container.image, status.image_id, pod.spec.node_name)
+            for pod in pods for container in pod.spec.containers
+            for status in pod.status.container_statuses or [] if status.name == container.name}
+
+
+def counts(url: str) -> None:
+    first = wait_until(lambda: visit_count(url + "/"), timeout=30, interval=0.5, message="a counted visit")
+    assert visit_count(url + "/") == first + 1
+
+
+def test_release_prints_how_to_install_and_verify(released):
+    assert released.commands[0] == (f"helm install friendlyhello {released.chart} --version {CHART_VERSION} "
+                                    "--plain-http")
+    assert f"cosign verify {' '.join(['--allow-http-registry', *released.verify_flags()[:2]])}" in \
+        released.commands[1].replace("--insecure-ignore-tlog=true ", "")
+    assert released.commands[1].endswith(released.index)
+    for line in released.commands:
+        assert line in released.result.stderr, "printed as written"
+    index = json.loads(crane("manifest", released.image).stdout)
+    assert index["mediaType"] == "application/vnd.oci.image.index.v1+json"
+    platforms = {(m["platform"]["os"], m["platform"]["architecture"]) for m in index["manifests"]}
+    assert platforms == {("linux", "amd64"), ("linux", "arm64")}
+    config = json.loads(crane("config", released.platform_image("arm64")).stdout)
+    labels = config["config"]["Labels"]
+    assert labels["org.opencontainers.image.version"] == CHART_VERSION
+    assert labels["org.opencontainers.image.revision"] == run("git", "rev-parse", "HEAD", cwd=ROOT).stdout.strip()
+    assert labels["org.opencontainers.image.created"] and labels["org.opencontainers.image.source"]
+
+
+def test_a_version_already_released_is_refused(released):
+    started = time.monotonic()
+    result = make("release", f"REGISTRY={released.registry}", f"VERSION={CHART_VERSION}",
+                  env={"COSIGN_KEY": str(released.key), "COSIGN_PASSWORD": "friendlyhello-test", "TLOG": "0"})
+    assert result.returncode != 0
+    assert f"{released.image} exists: releases are immutable" in result.stderr, result.stderr[-2000:]
+    assert time.monotonic() - started < 60, "refused before building"
+    assert crane("digest", released.image).stdout.strip() == released.facts["IMAGE_DIGEST"]
+
+
+def test_a_version_the_changelog_skips_is_refused(released):
+    result = make("release", f"REGISTRY={released.registry}", "VERSION=99.0.0")
+    assert result.returncode != 0
+    assert "chart/CHANGELOG.md has no '## 99.0.0' section" in result.stderr
+    assert crane("digest", f"{released.repository}:99.0.0", check=False).returncode != 0
+
+
+def test_helm_install_from_the_registry(released, redis_values, namespace, core):
+    assert docker("image", "inspect", released.image, check=False).returncode != 0, \
+        "no local image of that name exists, so none could be loaded into the nodes"
+    helm("install", "rel", released.chart, "--version", CHART_VERSION, "--plain-http", "--namespace", namespace,
+         *redis_values, "--wait", "--timeout", "5m", timeout=420)
+    web = pod_images(core, namespace, "app.kubernetes.io/instance=rel,app.kubernetes.io/component=web")
+    assert {image for image, _, _ in web} == {released.index}, web
+    for _, image_id, node in web:
+        # The node names the content by the first name it pulled it as: an
+        # earlier run's release of the same tree has the same digest.
+        assert image_id.endswith(f"/{PINNED['IMAGE_REPOSITORY']}@{released.facts['IMAGE_DIGEST']}"), image_id
+        assert released.index in node_images(node), "the node pulled it from the registry, by that name"
+    with port_forward(namespace, "service/rel-friendlyhello", 80) as url:
+        counts(url)
+        assert requests.get(url + "/version", timeout=5).json()["version"] == CHART_VERSION
+    output = helm("test", "rel", "--namespace", namespace, "--logs", "--timeout", "3m", timeout=240).stdout
+    assert "counter path ok: web -> Redis INCR" in output, output
+
+
+def test_cosign_verifies_the_image_and_the_chart(released):
+    for line in released.commands[1:]:
+        command = line.split()
+        assert command[:2] == ["cosign", "verify"]
+        result = cosign(*command[1:])
+        assert result.returncode == 0, result.stderr
+        (signed,) = [json.loads(entry) for entry in result.stdout.splitlines() if entry.startswith("[")][0]
+        assert signed["critical"]["image"]["docker-manifest-digest"] == command[-1].split("@")[1]
+
+
+def test_cosign_refuses_an_unsigned_image_and_a_moved_tag(released, redis_values):
+    # Content nobody signed: Redis, as the tests pushed it. (Not a platform
+    # image of the release: its SBOM attestation is signed with the same key.)
+    unsigned = f"{released.repository}:unsigned"
+    redis = dict(value.split("=", 1) for value in redis_values[1::2])
+    crane("copy", f"{redis['redis.image.repository']}:{redis['redis.image.tag']}", unsigned)
+    result = cosign("verify", *released.verify_flags(), unsigned)
+    assert result.returncode != 0 and "no signatures found" in result.stderr, result.stderr
+    # The release's tag moved to other content: the tag now names an image
+    # nobody signed, though its name is the released one.
+    crane("tag", unsigned, CHART_VERSION)
+    try:
+        assert crane("digest", released.image).stdout.strip() != released.facts["IMAGE_DIGEST"]
+        result = cosign("verify", *released.verify_flags(), released.image)
+        assert result.returncode != 0 and "no signatures found" in result.stderr, result.stderr
+    finally:
+        crane("tag", released.index, CHART_VERSION)
+    assert cosign("verify", *released.verify_flags(), released.image).returncode == 0
+
+
+@pytest.mark.parametrize("arch", ["amd64", "arm64"])
+def test_the_sbom_of_each_platform_comes_back_from_the_registry(released, arch):
+    result = cosign("verify-attestation", *released.verify_flags(), "--type", "spdxjson",
+                    released.platform_image(arch))
+    assert result.returncode == 0, result.stderr
+    (envelope,) = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    statement = json.loads(base64.b64decode(envelope["payload"]))
+    assert statement["predicateType"] == "https://spdx.dev/Document"
+    assert statement["subject"][0]["digest"]["sha256"] == released.facts[f"IMAGE_DIGEST_{arch.upper()}"][7:]
+    packages = {}
+    for package in statement["predicate"]["packages"]:
+        purls = [ref["referenceLocator"] for ref in package.get("externalRefs", []) if ref["referenceType"] == "purl"]
+        packages.setdefault(package["name"].lower(), set()).update(purls)
+    for name in ("flask", "redis", "gunicorn"):
+        assert f"pkg:pypi/{name}@{LOCKED[name]}" in packages.get(name, set()), (name, packages.get(name))
+    debian = {name for name, purls in packages.items() if any(p.startswith("pkg:deb/debian/") for p in purls)}
+    assert {"libc6", "libpython3.13-stdlib", "python3.13-minimal"} <= debian, sorted(debian)
+    assert all(f"arch={arch}" in p for name in ("libc6",) for p in packages[name] if p.startswith("pkg:deb/"))
+
+
+def test_the_arm64_image_answers_under_emulation(released):
+    port = free_port()
+    name = f"fh-arm64-{uuid.uuid4().hex[:6]}"
+    docker("run", "--detach", "--platform", "linux/arm64", "--name", name, "--publish", f"127.0.0.1:{port}:8080",
+           released.image, timeout=600)
+    try:
+        assert docker("image", "inspect", "-f", "{{.Architecture}}", released.image).stdout.strip() == "arm64"
+        machine = docker("exec", name, "python", "-c", "import platform; print(platform.machine())").stdout
+        assert machine.strip() == "aarch64"
+
+        # Emulated, the workers take seconds to start and to answer at first.
+        def healthy():
+            try:
+                return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
+            except requests.RequestException:
+                return False
+
+        wait_until(healthy, timeout=180, interval=1, message="the arm64 image's /healthz")
+        assert requests.get(f"http://127.0.0.1:{port}/version", timeout=30).json()["version"] == CHART_VERSION
+    finally:
+        docker("rm", "--force", name, check=False)
+        docker("rmi", released.image, check=False)
+
+
+def test_kubectl_apply_k_serves_the_released_image(released, redis_values, tmp_path, core):
+    """k8s/ as k8s/README.md says to use it, with its `images:` line pointed
+    at the release; the namespace and Redis's registry are this test's own."""
+    manifests = tmp_path / "k8s"
+    shutil.copytree(ROOT / "k8s", manifests)
+    kustomization = manifests / "kustomization.yaml"
+    text, edits = re.subn(r"(?m)^(\s+newName:) \S+$", rf"\1 {released.repository}", kustomization.read_text())
+    assert edits == 1, "k8s/kustomization.yaml has one image line to edit"
+    text, edits = re.subn(r'(?m)^(\s+newTag:) \S+$', rf'\1 "{CHART_VERSION}"', text)
+    assert edits == 1
+    namespace = f"fh-kustomize-{uuid.uuid4().hex[:5]}"
+    redis = dict(value.split("=", 1) for value in redis_values[1::2])
+    images = [*yaml.safe_load(text)["images"], {"name": "redis", "newName": redis["redis.image.repository"],
+                                               "newTag": redis["redis.image.tag"]}]
+    kustomization.write_text(re.sub(r"(?ms)^images:.*?(?=^\S|\Z)", "", text)
+                             + f"namespace: {namespace}\n" + yaml.safe_dump({"images": images}))
+    kubectl("apply", "-f", str(manifests / "namespace.yaml"), "--dry-run=client")  # the README's first step
+    core.create_namespace({"metadata": {"name": namespace,
+                                        "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}})
+    try:
+        kubectl("-n", namespace, "create", "secret", "generic", "friendlyhello-redis-auth",
+                "--from-literal=redis-password=kustomize-test")
+        kubectl("apply", "-k", str(manifests))
+        kubectl("-n", namespace, "rollout", "status", "deployment/friendlyhello", "--timeout=180s", timeout=200)
+        kubectl("-n", namespace, "rollout", "status", "statefulset/friendlyhello-redis", "--timeout=180s",
+                timeout=200)
+        web = pod_images(core, namespace, "app.kubernetes.io/component=web")
+        assert {image for image, _, _ in web} == {f"{released.image}"}, web
+        assert all(image_id.endswith(released.facts["IMAGE_DIGEST"]) for _, image_id, _ in web), web
+        with port_forward(namespace, "service/friendlyhello", 80) as url:
+            counts(url)
+    finally:
+        kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+def previous_chart(tmp_path: Path) -> Path:
+    """The chart as it was at the previous release (PREVIOUS_RELEASE_REF)."""
+    ref = PINNED["PREVIOUS_RELEASE_REF"]
+    found = run("git", "cat-file", "-t", ref, cwd=ROOT, check=False)
+    assert found.returncode == 0, f"{ref} is not in this clone (a shallow clone? git fetch --unshallow)"
+    archive = tmp_path / "previous.tar"
+    run("git", "archive", "--output", str(archive), ref, "chart", cwd=ROOT)
+    with tarfile.open(archive) as tar:
+        tar.extractall(tmp_path, filter="data")
+    return tmp_path / "chart"
+
+
+def test_helm_upgrade_from_the_previous_release_under_traffic(released, redis_values, namespace, core,
+                                                               tmp_path):
+    old = previous_chart(tmp_path)
+    old_version = yaml.safe_load((old / "Chart.yaml").read_text())["version"]
+    assert old_version != CHART_VERSION
+    helm("install", "rel", str(old), "--namespace", namespace, *redis_values,
+         "--set", f"image.repository={released.repository}", "--set", f"image.tag={CHART_VERSION}",
+         "--wait", "--timeout", "5m", timeout=420)
+    service = "rel-friendlyhello"
+    traffic = client_pod(core, namespace, released.index, "upgrade-client", f"http://{service}/",
+                         SECONDS_=600, PAUSE=0.005)
+    traffic.wait_running()
+    release = SimpleNamespace(fullname=service, namespace=namespace)  # what wait_for_traffic reads
+    start = wait_for_traffic(release)
+    old_pods = {pod.metadata.name for pod in core.list_namespaced_pod(
+        namespace, label_selector="app.kubernetes.io/component=web").items}
+    helm("upgrade", "rel", released.chart, "--version", CHART_VERSION, "--plain-http", "--namespace", namespace,
+         *redis_values, "--wait", "--timeout", "5m", timeout=420)
+    wait_until(lambda: not old_pods & {pod.metadata.name for pod in core.list_namespaced_pod(
+        namespace, label_selector="app.kubernetes.io/component=web").items}, timeout=120, interval=0.5,
+        message="the old web pods to be gone")
+    wait_for_traffic(release, start, visits=300, timeout=120)
+    traffic.stop()
+    result = traffic(timeout=240)
+    print(f"upgrade {old_version} -> {CHART_VERSION} under traffic: {result['requests']} requests, "
+          f"statuses {result['statuses']}")
+    assert result["statuses"] == {"200": result["requests"]}, (result["statuses"], result["errors"])
+    visits = [v for v in result["visits"] if v is not None]
+    assert visits == sorted(visits) and visits[0] >= 1, "the count continued through the upgrade"
+    chart = helm("list", "--namespace", namespace, "-o", "json").stdout
+    assert json.loads(chart)[0]["chart"] == f"friendlyhello-{CHART_VERSION}"
