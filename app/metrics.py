@@ -36,6 +36,11 @@ class Metrics:
         self.visits = Gauge(
             "friendlyhello_visits", "The visit count Redis held at the latest scrape that could read it.",
             multiprocess_mode="mostrecent", registry=self.registry)
+        self.counter_degraded = Gauge(
+            "friendlyhello_counter_degraded",
+            "1 while the pod's visit counter is cut off from Redis (its circuit breaker open), else 0; "
+            "as the latest scrape found it.",
+            multiprocess_mode="mostrecent", registry=self.registry)
         # (route, method, status) -> its counter and histogram children: the
         # few label sets there are, looked up once each.
         self._series: dict[tuple[str, str, str], tuple] = {}

@@ -32,14 +32,16 @@ def readyz():
 @bp.get("/metrics")
 def metrics():
     state = current()
-    # The count as Redis holds it now, but only while the counter is up:
-    # scrapes during an outage must not add Redis errors (the gauge keeps the
-    # last count read).
-    if state.counter.available:
-        try:
-            state.metrics.visits.set(state.counter.read())
-        except CounterUnavailable:
-            pass
+    # The count as Redis holds it now. A scrape is a caller like any other:
+    # while the breaker is open it fails fast without asking Redis (the visits
+    # gauge keeps the last count read), and once the breaker's delay is over
+    # it may be the probe that finds Redis back, so the degraded gauge clears
+    # even when no visitor comes.
+    try:
+        state.metrics.visits.set(state.counter.read())
+    except CounterUnavailable:
+        pass
+    state.metrics.counter_degraded.set(0 if state.counter.available else 1)
     return Response(state.metrics.exposition(), content_type=CONTENT_TYPE_LATEST)
 
 

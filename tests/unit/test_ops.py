@@ -1,5 +1,5 @@
 from app import __version__, create_app
-from tests.support import metric, settings_for
+from tests.support import metric, settings_for, wait_until
 
 
 def test_healthz_never_touches_redis(client, redis_server):
@@ -67,7 +67,9 @@ def test_label_values_stay_a_fixed_set_whatever_clients_send(client):
     assert not any("made" in s or '"M' in s for s in after)
 
 
-def test_scrapes_during_an_outage_add_no_redis_errors(client, redis_server):
+def test_scrapes_during_an_outage_add_no_redis_errors(redis_server):
+    # The breaker's delay outlasts the scrapes: none of them may ask Redis.
+    client = create_app(settings_for(redis_server, redis_backoff_initial=60, redis_backoff_max=60)).test_client()
     client.get("/")
     redis_server.stop()
     client.get("/")
@@ -75,3 +77,15 @@ def test_scrapes_during_an_outage_add_no_redis_errors(client, redis_server):
         client.get("/metrics")
     assert metric(client.get("/metrics").text, "friendlyhello_redis_errors_total", operation="incr") == 1
     assert "friendlyhello_redis_errors_total{operation=\"get\"}" not in client.get("/metrics").text
+
+
+def test_the_degraded_gauge_follows_redis_even_with_no_visitors(client, redis_server):
+    assert metric(client.get("/metrics").text, "friendlyhello_counter_degraded") == 0
+    redis_server.stop()
+    assert metric(client.get("/metrics").text, "friendlyhello_counter_degraded") == 1, "the scrape's read failed"
+    assert metric(client.get("/metrics").text, "friendlyhello_counter_degraded") == 1, "still, within the delay"
+    redis_server.start()
+    # The breaker's first delay (0.25 s here) over, the next scrape is the probe.
+    wait_until(lambda: metric(client.get("/metrics").text, "friendlyhello_counter_degraded") == 0, timeout=10,
+               interval=0.1, message="a scrape to find Redis back")
+    assert metric(client.get("/metrics").text, "friendlyhello_redis_errors_total", operation="get") >= 1
