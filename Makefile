@@ -137,10 +137,17 @@ bench: venv deps $(VEGETA) ## Benchmark the service against the seed app and a b
 # kubectl waits for the first target that runs it: where the kind node is
 # built here, that build compiles the same packages, and Go's cache then makes
 # kubectl a link instead of a second compile beside the first.
+# hack/tools.sh builds one tool at a time (it holds a lock), so the tools are
+# one job here: side by side, each would hold one of make's slots waiting for
+# the lock, and the node image would wait for their slots.
 PREPARED_TOOLS := $(filter-out $(KUBECTL),$(TOOLS))
 .PHONY: prepare
 prepare: ## Install and build, side by side, everything make test needs
-	@$(MAKE) -j4 venv deps engine node-image image redis-image $(PREPARED_TOOLS)
+	@$(MAKE) -j4 venv deps engine node-image image redis-image prepared-tools
+
+.PHONY: prepared-tools
+prepared-tools:
+	@$(MAKE) $(PREPARED_TOOLS)
 
 ##@ Dependencies
 

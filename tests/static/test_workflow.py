@@ -78,9 +78,12 @@ def test_prepare_builds_what_every_suite_needs():
 
 
 def expand(words) -> set[str]:
-    """Make's words, with the lists of tools ($(TOOLS), $(PREPARED_TOOLS)) written out."""
+    """Make's words, with the lists of tools ($(TOOLS), $(PREPARED_TOOLS) and the
+    prepared-tools target that makes them one after another) written out."""
     tools = re.search(r"^TOOLS := (.+)$", MAKEFILE, re.M).group(1).split()
-    lists = {"$(TOOLS)": tools, "$(PREPARED_TOOLS)": [tool for tool in tools if tool != "$(KUBECTL)"]}
+    prepared = [tool for tool in tools if tool != "$(KUBECTL)"]
+    assert re.search(r"^prepared-tools:\n\t@\$\(MAKE\) \$\(PREPARED_TOOLS\)$", MAKEFILE, re.M)
+    lists = {"$(TOOLS)": tools, "$(PREPARED_TOOLS)": prepared, "prepared-tools": prepared}
     return {word for listed in words for word in lists.get(listed, [listed])}
 
 
