@@ -147,7 +147,7 @@ prepare: ## Install and build, side by side, everything make test needs
 
 .PHONY: prepared-tools
 prepared-tools:
-	@$(MAKE) $(PREPARED_TOOLS)
+	@$(MAKE) -j1 $(PREPARED_TOOLS)
 
 ##@ Dependencies
 
