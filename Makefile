@@ -72,7 +72,7 @@ image: engine ## Build the service image (tag: version + content hash) and print
 	@hack/image.sh
 
 .PHONY: manifests
-manifests: $(HELM) ## Regenerate k8s/ from the chart
+manifests: venv $(HELM) ## Regenerate k8s/ (the workloads, the alert rules) from the chart
 	@hack/manifests.sh
 
 .PHONY: chart-readme
