@@ -19,7 +19,7 @@ workloads() {
 rules() {
   echo "$header"
   helm template "$RELEASE_NAME" "$root/chart" --namespace "$RELEASE_NAMESPACE" \
-    --api-versions monitoring.coreos.com/v1/PrometheusRule --set metrics.prometheusRule.enabled=true \
+    --api-versions monitoring.coreos.com/v1/PrometheusRule --set metrics.prometheusRule.enabled=true --set metrics.serviceMonitor.enabled=true \
     --show-only templates/prometheusrule.yaml \
     | "$root/.venv/bin/python" -c 'import sys, yaml
 print(yaml.safe_dump(yaml.safe_load(sys.stdin)["spec"], sort_keys=False, width=1000), end="")'

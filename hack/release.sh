@@ -11,14 +11,15 @@
 #     index's digest, pushed as oci://REGISTRY/charts/friendlyhello and
 #     signed by digest the same way;
 # then prints the commands that install and verify what it pushed, and
-# writes them, with the digests, to build/release/VERSION/ beside the SBOMs
-# and the chart's .tgz.
+# writes them, with the digests and the release notes, to
+# build/release/VERSION/ beside the SBOMs and the chart's .tgz.
 # A VERSION the registry holds already is refused (FORCE=1 overwrites), and
-# so is one chart/CHANGELOG.md says nothing about.
+# so is one chart/CHANGELOG.md says nothing about, or that the chart or the
+# app does not carry.
 #
-# Signing: with COSIGN_KEY (a cosign key file; COSIGN_PASSWORD its password)
-# or, without it, keyless (Sigstore's OIDC flow: GitHub's token in the
-# workflow). TLOG=0 signs without a transparency log, for a registry that
+# Signing: with COSIGN_KEY (a cosign key file, its .pub beside it;
+# COSIGN_PASSWORD its password) or, in the GitHub workflow only, keyless
+# (Sigstore's OIDC flow with the workflow's token). TLOG=0 signs without a transparency log, for a registry that
 # only this machine sees; verifying then needs --insecure-ignore-tlog.
 # A registry on loopback is spoken to over plain HTTP.
 # usage: hack/release.sh REGISTRY VERSION
@@ -38,8 +39,13 @@ platforms=${PLATFORMS:-linux/amd64,linux/arm64}
   || die "VERSION must be a semantic version X.Y.Z[-pre], not '$version'"
 [[ $registry =~ ^[A-Za-z0-9.-]+(:[0-9]+)?(/[a-z0-9._/-]+)?$ ]] \
   || die "REGISTRY must be host[:port][/path], not '$registry'"
-grep -qE "^## $version( |$)" chart/CHANGELOG.md \
+grep -qxF "## $version" chart/CHANGELOG.md \
   || die "chart/CHANGELOG.md has no '## $version' section: say what changed, and how to upgrade, first"
+# One version everywhere: the image's APP_VERSION, the app's own and the chart's.
+for source in "chart/Chart.yaml version:$(sed -n 's/^version: //p' chart/Chart.yaml)" \
+              "app/__init__.py __version__:$(app_version)"; do
+  [ "${source#*:}" = "$version" ] || die "VERSION is $version but ${source%:*} is ${source#*:}: bump it first"
+done
 
 image_repository="$registry/$IMAGE_REPOSITORY"
 chart_repository="$registry/charts"
@@ -59,12 +65,15 @@ sign_flags=(--yes "${cosign_flags[@]}")
 verify_flags=("${cosign_flags[@]}")
 if [ -n "${COSIGN_KEY:-}" ]; then
   [ -f "$COSIGN_KEY" ] || die "COSIGN_KEY names no file: $COSIGN_KEY"
+  [ -f "${COSIGN_KEY%.key}.pub" ] || die "no public key beside COSIGN_KEY: ${COSIGN_KEY%.key}.pub"
   sign_flags+=(--key "$COSIGN_KEY")
   verify_flags+=(--key "${COSIGN_KEY%.key}.pub")
-else
-  identity=${GITHUB_SERVER_URL:-https://github.com}/${GITHUB_REPOSITORY:-OWNER/REPOSITORY}
-  verify_flags+=(--certificate-identity-regexp "^$identity/.github/workflows/release.yaml@refs/tags/v"
+elif [ "${GITHUB_ACTIONS:-}" = true ]; then
+  # Keyless: the signing certificate names the workflow run of this tag.
+  verify_flags+=(--certificate-identity "$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/.github/workflows/release.yaml@refs/tags/v$version"
                  --certificate-oidc-issuer https://token.actions.githubusercontent.com)
+else
+  die "set COSIGN_KEY (and COSIGN_PASSWORD) to sign: keyless signing runs in .github/workflows/release.yaml"
 fi
 case ${TLOG:-1} in
   0) sign_flags+=(--use-signing-config=false --tlog-upload=false); verify_flags+=(--insecure-ignore-tlog=true) ;;
@@ -88,6 +97,8 @@ done
 
 mkdir -p "$out"
 revision=$(git rev-parse HEAD)
+# A tree with uncommitted changes is not that commit: the label says so.
+git diff --quiet HEAD -- || revision="$revision-dirty"
 created=$(git log -1 --format=%cI HEAD)
 source_url=${SOURCE:-$(sed -n 's/^home: //p' chart/Chart.yaml)}
 build_args=(--build-arg "VERSION=$version" --build-arg "REVISION=$revision" --build-arg "CREATED=$created"
@@ -125,10 +136,13 @@ for platform in ${platforms//,/ }; do
   echo "$arch $digest" >>"$work/platforms"
 done
 
-crane index append "${manifests[@]}" --tag "$image_repository:$version" >/dev/null 2>"$work/index.log" \
+# What is signed is the digest crane wrote, never what a tag points to later.
+index_ref=$(crane index append "${manifests[@]}" --tag "$image_repository:$version" 2>"$work/index.log") \
   || { cat "$work/index.log" >&2; die "crane index append failed"; }
-index_digest=$(crane digest "$image_repository:$version")
-cosign sign "${sign_flags[@]}" "$image_repository@$index_digest" >/dev/null 2>"$work/sign.log" \
+index_digest=${index_ref##*@}
+[[ $index_digest =~ ^sha256:[0-9a-f]{64}$ ]] || die "crane index append printed no digest: $index_ref"
+# --recursive: each platform's image is signed too, for those who verify by its own digest.
+cosign sign "${sign_flags[@]}" --recursive "$image_repository@$index_digest" >/dev/null 2>"$work/sign.log" \
   || { cat "$work/sign.log" >&2; die "cosign sign of the image failed"; }
 log "image: $image_repository:$version = $index_digest ($platforms), signed"
 
@@ -138,9 +152,10 @@ cp -r chart "$work/chart"
   "image.repository=$image_repository" "image.tag=$version" "image.digest=$index_digest"
 rm -f "$out/$chart_name-$version.tgz"
 helm package "$work/chart" --version "$version" --app-version "$version" --destination "$out" >/dev/null
-helm push "$out/$chart_name-$version.tgz" "oci://$chart_repository" "${helm_flags[@]}" >/dev/null 2>"$work/push.log" \
-  || { cat "$work/push.log" >&2; die "helm push failed"; }
-chart_digest=$(crane digest "$chart_repository/$chart_name:$version")
+pushed=$(helm push "$out/$chart_name-$version.tgz" "oci://$chart_repository" "${helm_flags[@]}" 2>&1) \
+  || { echo "$pushed" >&2; die "helm push failed"; }
+chart_digest=$(sed -nE 's/^Digest: (sha256:[0-9a-f]{64})$/\1/p' <<<"$pushed")
+[ -n "$chart_digest" ] || die "helm push printed no digest: $pushed"
 cosign sign "${sign_flags[@]}" "$chart_repository/$chart_name@$chart_digest" >/dev/null 2>"$work/sign.log" \
   || { cat "$work/sign.log" >&2; die "cosign sign of the chart failed"; }
 log "chart: oci://$chart_repository/$chart_name --version $version = $chart_digest, signed"
@@ -153,10 +168,18 @@ log "chart: oci://$chart_repository/$chart_name --version $version = $chart_dige
   echo "CHART=oci://$chart_repository/$chart_name"
   echo "CHART_DIGEST=$chart_digest"
 } >"$out/release.env"
-cat >"$out/commands.txt" <<TEXT
-helm install $chart_name oci://$chart_repository/$chart_name --version $version ${helm_flags[*]}
-cosign verify ${verify_flags[*]} $image_repository@$index_digest
-cosign verify ${verify_flags[*]} $chart_repository/$chart_name@$chart_digest
-TEXT
+{
+  echo "helm install $chart_name oci://$chart_repository/$chart_name --version $version${helm_flags[*]:+ ${helm_flags[*]}}"
+  for reference in "$image_repository@$index_digest" "$chart_repository/$chart_name@$chart_digest"; do
+    echo "cosign verify ${verify_flags[*]} $reference"
+  done
+} >"$out/commands.txt"
+# The GitHub release's notes: this version's CHANGELOG section, then the commands.
+{
+  sed -n "/^## $version\$/,/^## /{/^## /!p}" chart/CHANGELOG.md
+  printf '\nInstall and verify:\n\n```sh\n'
+  cat "$out/commands.txt"
+  printf '```\n'
+} >"$out/notes.md"
 log "released $version: install and verify with (also in ${out#"$root"/}/commands.txt)"
 sed 's/^/    /' "$out/commands.txt" >&2

@@ -17,7 +17,7 @@ if [ "${1:-}" != "--force" ] && image_exists "$image"; then
 fi
 "$root/hack/tools.sh" registry
 binary=$(readlink -f "$root/.tools/bin/registry")
-go version -m "$binary" | grep -q 'CGO_ENABLED=0' || die "$binary is not a static (CGO_ENABLED=0) build: it cannot run alone in an image"
+go version -m "$binary" | grep 'CGO_ENABLED=0' >/dev/null || die "$binary is not a static (CGO_ENABLED=0) build: it cannot run alone in an image"
 tree=$(mktemp -d)
 trap 'rm -rf "$tree"' EXIT
 mkdir -p "$tree/bin" "$tree/etc/distribution" "$tree/var/lib/registry" "$tree/tmp"

@@ -190,9 +190,12 @@ def verify_released(reader: Reader, command: str) -> None:
     version = yaml.safe_load((ROOT / "chart/Chart.yaml").read_text())["version"]
     reference = command.split()[2]
     assert reference in (f"{PUBLISHED}/{RELEASE}:{version}", f"{PUBLISHED}/charts/{RELEASE}:{version}")
-    identity = re.search(r"--certificate-identity-regexp '\^(\S+)@refs/tags/v'", command).group(1)
+    identity = re.search(r"--certificate-identity (\S+)", command).group(1)
     repository = yaml.safe_load((ROOT / "chart/Chart.yaml").read_text())["home"]
-    assert identity == f"{repository}/.github/workflows/release.yaml"
+    assert identity == f"{repository}/.github/workflows/release.yaml@refs/tags/v{version}"
+    keyless = ('--certificate-identity "$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/.github/workflows/release.yaml'
+               '@refs/tags/v$version"')
+    assert keyless in (ROOT / "hack/release.sh").read_text(), "what make release prints for a keyless release"
     workflow = yaml.safe_load((ROOT / ".github/workflows/release.yaml").read_text())
     assert workflow[True]["push"]["tags"] == ["v*"]
     assert workflow["jobs"]["release"]["permissions"]["id-token"] == "write"
@@ -214,6 +217,8 @@ def make_release(reader: Reader, command: str) -> None:
     text = (ROOT / "tests/cluster/test_release.py").read_text()
     assert all(f'"{name}"' in text for name in re.findall(r"\b([A-Z_]+)=", command.split(" make ")[0])), command
     assert '"release", f"REGISTRY={registry}", f"VERSION={CHART_VERSION}"' in text
+    version = yaml.safe_load((ROOT / "chart/Chart.yaml").read_text())["version"]
+    assert command.endswith(f" VERSION={version}"), "the version make release would accept"
 
 
 def make_dev(reader: Reader, command: str) -> None:
@@ -348,7 +353,7 @@ RUNNERS: dict[str, Callable[[Reader, str], None]] = {
     rf"helm upgrade --install {RELEASE} \./chart --namespace {NAMESPACE} --create-namespace --set .*":
         helm_install_elsewhere,
     rf"helm install {RELEASE} oci://.*": install_released,
-    r"cosign verify \S+ --certificate-identity-regexp .*": verify_released,
+    r"cosign verify \S+ --certificate-identity .*": verify_released,
     r"make registry": make_registry,
     r"COSIGN_KEY=\S+ COSIGN_PASSWORD=\S+ TLOG=0 make release REGISTRY=localhost:5001 VERSION=\S+": make_release,
     r"make dev": make_dev,

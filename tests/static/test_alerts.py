@@ -3,8 +3,7 @@ when asked for and where its CRD is, every rule keeping to the release's own
 series, its thresholds the values', each with a summary, a description and a
 runbook section of docs/operations.md that exists; the dashboard a ConfigMap
 for Grafana's sidecar whose every panel queries the release's series.
-(Rule behaviour on series, and the queries on a real Prometheus, need
-promtool and Prometheus: not here.)"""
+(How the rules behave on series needs promtool.)"""
 
 import json
 import re
@@ -16,7 +15,7 @@ from tests.static.chart import find, render
 from tests.support import ROOT
 
 RULE_API = ("--api-versions", "monitoring.coreos.com/v1/PrometheusRule")
-ENABLED = ("--set", "metrics.prometheusRule.enabled=true")
+ENABLED = ("--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.serviceMonitor.enabled=true")
 METRIC = re.compile(r"\b(friendlyhello_[a-z_]+|up)(\{[^}]*\})?")
 
 
@@ -70,6 +69,15 @@ def test_thresholds_and_durations_are_the_values():
     assert by_name["FriendlyhelloWebPodsUnavailable"]["expr"].endswith("< 2")
 
 
+@pytest.mark.parametrize("values, error", [
+    (["--set", "metrics.serviceMonitor.enabled=false"], "needs metrics.serviceMonitor.enabled"),
+    (["--set", "podDisruptionBudget.minAvailable=50%"], "podDisruptionBudget.minAvailable as a number"),
+])
+def test_rules_that_could_not_work_are_refused(values, error):
+    with pytest.raises(AssertionError, match=error):
+        render(*RULE_API, *ENABLED, *values)
+
+
 @pytest.mark.parametrize("value", ["metrics.alerts.errorRate.ratio=2", "metrics.alerts.latency.for=ten",
                                    "metrics.alerts.redisDown.nope=1"])
 def test_the_schema_refuses_a_bad_threshold(value):
@@ -95,3 +103,4 @@ def test_the_dashboard_is_a_configmap_for_grafanas_sidecar_and_queries_the_relea
         for target in panel["targets"]:
             for _, labels in METRIC.findall(target["expr"]):
                 assert 'namespace="$namespace"' in labels and 'service="$service"' in labels, target["expr"]
+
