@@ -141,6 +141,18 @@ def test_a_version_already_released_is_refused(released):
     assert crane("digest", released.image).stdout.strip() == released.facts["IMAGE_DIGEST"]
 
 
+def test_force_pushes_the_same_release_again_and_it_is_reproducible(released):
+    """FORCE=1 overrides the refusal; from the same commit the release is the
+    same bytes (the index digest), so a re-run repairs rather than changes."""
+    result = make("release", f"REGISTRY={released.registry}", f"VERSION={CHART_VERSION}",
+                  env={"COSIGN_KEY": str(released.key), "COSIGN_PASSWORD": "friendlyhello-test", "TLOG": "0",
+                       "FORCE": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"{released.image} exists: pushing over it (FORCE=1)" in result.stderr
+    assert env_file(str((ROOT / "build/release" / CHART_VERSION / "release.env").relative_to(ROOT))) == released.facts
+    assert crane("digest", released.image).stdout.strip() == released.facts["IMAGE_DIGEST"]
+
+
 def test_a_version_the_changelog_or_the_chart_does_not_carry_is_refused(released):
     result = make("release", f"REGISTRY={released.registry}", "VERSION=99.0.0")
     assert result.returncode != 0
