@@ -145,9 +145,10 @@ PREPARED_TOOLS := $(filter-out $(KUBECTL),$(TOOLS))
 prepare: ## Install and build, side by side, everything make test needs
 	@$(MAKE) -j4 venv deps engine node-image image redis-image prepared-tools
 
+# Without the outer make's flags, so it runs alone, one tool after another.
 .PHONY: prepared-tools
 prepared-tools:
-	@$(MAKE) -j1 $(PREPARED_TOOLS)
+	@MAKEFLAGS=s $(MAKE) $(PREPARED_TOOLS)
 
 ##@ Dependencies
 

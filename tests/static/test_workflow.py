@@ -82,7 +82,7 @@ def expand(words) -> set[str]:
     prepared-tools target that makes them one after another) written out."""
     tools = re.search(r"^TOOLS := (.+)$", MAKEFILE, re.M).group(1).split()
     prepared = [tool for tool in tools if tool != "$(KUBECTL)"]
-    assert re.search(r"^prepared-tools:\n\t@\$\(MAKE\) -j1 \$\(PREPARED_TOOLS\)$", MAKEFILE, re.M)
+    assert re.search(r"^prepared-tools:\n\t@MAKEFLAGS=s \$\(MAKE\) \$\(PREPARED_TOOLS\)$", MAKEFILE, re.M)
     lists = {"$(TOOLS)": tools, "$(PREPARED_TOOLS)": prepared, "prepared-tools": prepared}
     return {word for listed in words for word in lists.get(listed, [listed])}
 
