@@ -92,12 +92,6 @@ class _BoundedQueueHandler(logging.handlers.QueueHandler):
         super().__init__(records)
         self.writer = writer
 
-    def createLock(self) -> None:
-        # No lock around formatting and queueing, as logging.NullHandler has
-        # none: the queue is thread-safe, and a request thread holding the lock
-        # while it formats would make the others wait on it for the GIL.
-        self.lock = None
-
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         # As QueueHandler.prepare, the record's message becomes its JSON line,
         # without the copy it makes for other handlers: these loggers have none.

@@ -1,6 +1,7 @@
 """The built image: runs as non-root on a read-only root, counts, degrades, drains."""
 
 import io
+import json
 import re
 import subprocess
 import tarfile
@@ -168,3 +169,14 @@ def test_the_redis_image_run_here_is_the_pinned_line(redis_image):
     output = docker("run", "--rm", redis_image, "redis-server", "--version").stdout
     running = re.search(r"v=(\d+)\.(\d+)\.", output)
     assert running and running.groups() == pinned.groups(), f"{redis_image}: {output}"
+
+
+def test_the_queued_log_handler_works_on_the_images_python(image):
+    """A worker's records go through logging's QueueHandler on the image's own
+    Python (3.13's Handler.handle takes the handler's lock unconditionally)."""
+    code = ("import logging; from app import logs; logger = logging.getLogger('probe'); "
+            "logs.send_to_stdout(logger); logs.write_from_one_thread(); logger.warning('through the queue')")
+    result = docker("run", "--rm", "--entrypoint", "python", image, "-c", code, check=False)
+    assert result.returncode == 0, result.stderr
+    (line,) = [json.loads(text) for text in result.stdout.splitlines() if "through the queue" in text]
+    assert line["logger"] == "probe" and line["level"] == "warning"
