@@ -7,8 +7,8 @@
 # localhost:$LOCAL_REGISTRY_PORT is that container; and the
 # local-registry-hosting ConfigMap (KEP-1755) in kube-public, which tools read
 # to find it. Images pushed to localhost:$LOCAL_REGISTRY_PORT from here are
-# pulled by the nodes under the same name. `delete` removes the container and
-# its storage.
+# pulled by the nodes under the same name. `delete` removes the container, its
+# storage and the ConfigMap.
 # Needs the cluster (make cluster).
 # usage: hack/registry.sh up|delete
 set -euo pipefail
@@ -67,6 +67,8 @@ case "${1:-}" in
   up) up ;;
   delete)
     docker rm -f "$name" >/dev/null 2>&1 && log "removed $name" || log "no $name"
-    docker volume rm "$name" >/dev/null 2>&1 || true ;;
+    docker volume rm "$name" >/dev/null 2>&1 || true
+    kubectl --context "$context" -n kube-public delete configmap local-registry-hosting --ignore-not-found \
+      >/dev/null 2>&1 || true ;;
   *) echo "usage: hack/registry.sh up|delete" >&2; exit 2 ;;
 esac

@@ -45,4 +45,7 @@ if [ -n "$ca" ] && [ -f "$ca" ]; then cp "$ca" "$root/.tools/build-ca.pem"; else
 # The cluster CLUSTER_NAME names (render deploys nothing and takes no context).
 context=(--kube-context "kind-$CLUSTER_NAME")
 [ "$command" != render ] || context=()
-exec skaffold "$command" "${context[@]}" "$@"
+# An empty default repository, given: skaffold would otherwise take the one the
+# cluster's local-registry-hosting ConfigMap names (make registry), then
+# neither load the image into kind nor push it (push: false).
+exec skaffold "$command" "${context[@]}" --default-repo= "$@"
