@@ -170,14 +170,15 @@ def helm_install_elsewhere(reader: Reader, command: str) -> None:
 
 
 # Where the release workflow publishes: the chart's home, on ghcr.io.
-PUBLISHED = "ghcr.io/" + yaml.safe_load((ROOT / "chart/Chart.yaml").read_text())["home"].split("/")[-2]
+CHART = yaml.safe_load((ROOT / "chart/Chart.yaml").read_text())
+PUBLISHED = "ghcr.io/" + CHART["home"].split("/")[-2]
 
 
 def install_released(reader: Reader, command: str) -> None:
     """ghcr.io cannot be reached from here: checked to be the install line
     `make release` prints for that registry (tests/cluster/test_release.py
     runs it against the kind cluster's registry), for the chart's version."""
-    version = yaml.safe_load((ROOT / "chart/Chart.yaml").read_text())["version"]
+    version = CHART["version"]
     assert command == (f"helm install {RELEASE} oci://{PUBLISHED}/charts/{RELEASE} --version {version} "
                        f"--namespace {NAMESPACE} --create-namespace")
     assert "helm install $chart_name oci://$chart_repository/$chart_name --version $version" in \
@@ -187,11 +188,11 @@ def install_released(reader: Reader, command: str) -> None:
 def verify_released(reader: Reader, command: str) -> None:
     """Keyless signatures exist only for the release workflow's runs: checked
     to name the released image or chart and the workflow that signs them."""
-    version = yaml.safe_load((ROOT / "chart/Chart.yaml").read_text())["version"]
+    version = CHART["version"]
     reference = command.split()[2]
     assert reference in (f"{PUBLISHED}/{RELEASE}:{version}", f"{PUBLISHED}/charts/{RELEASE}:{version}")
     identity = re.search(r"--certificate-identity (\S+)", command).group(1)
-    repository = yaml.safe_load((ROOT / "chart/Chart.yaml").read_text())["home"]
+    repository = CHART["home"]
     assert identity == f"{repository}/.github/workflows/release.yaml@refs/tags/v{version}"
     keyless = ('--certificate-identity "$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/.github/workflows/release.yaml'
                '@refs/tags/v$version"')
@@ -217,7 +218,7 @@ def make_release(reader: Reader, command: str) -> None:
     text = (ROOT / "tests/cluster/test_release.py").read_text()
     assert all(f'"{name}"' in text for name in re.findall(r"\b([A-Z_]+)=", command.split(" make ")[0])), command
     assert '"release", f"REGISTRY={registry}", f"VERSION={CHART_VERSION}"' in text
-    version = yaml.safe_load((ROOT / "chart/Chart.yaml").read_text())["version"]
+    version = CHART["version"]
     assert command.endswith(f" VERSION={version}"), "the version make release would accept"
 
 

@@ -28,6 +28,8 @@ from tests.support import PINNED, ROOT, docker, env_file, free_port, run, tool, 
 
 REGISTRY = f"localhost:{PINNED['LOCAL_REGISTRY_PORT']}"
 CHART_VERSION = yaml.safe_load((ROOT / "chart/Chart.yaml").read_text())["version"]
+# The test key's password.
+PASSWORD = "friendlyhello-test"
 LOCKED = dict(re.findall(r"^([a-z0-9_.-]+)==([^\s\\]+)", (ROOT / "requirements.lock").read_text(), re.M))
 
 
@@ -59,6 +61,10 @@ class Released:
     def platform_image(self, arch: str) -> str:
         return f"{self.repository}@{self.facts[f'IMAGE_DIGEST_{arch.upper()}']}"
 
+    def signing(self, **extra: str) -> dict[str, str]:
+        """The environment make release signs with here: this key, no transparency log."""
+        return {"COSIGN_KEY": str(self.key), "COSIGN_PASSWORD": PASSWORD, "TLOG": "0", **extra}
+
     def verify_flags(self) -> list[str]:
         return ["--key", str(self.key.with_suffix(".pub")), "--insecure-ignore-tlog=true", "--allow-http-registry"]
 
@@ -68,14 +74,14 @@ def released(tmp_path_factory, api) -> Released:
     result = make("registry", timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     keys = tmp_path_factory.mktemp("cosign")
-    signing = {"COSIGN_PASSWORD": "friendlyhello-test"}
-    run(tool("cosign"), "generate-key-pair", "--output-key-prefix", str(keys / "release"), env=signing, cwd=keys)
+    run(tool("cosign"), "generate-key-pair", "--output-key-prefix", str(keys / "release"),
+        env={"COSIGN_PASSWORD": PASSWORD}, cwd=keys)
     # A path of its own per run: a release is immutable, and the registry
     # keeps its storage between runs.
     registry = f"{REGISTRY}/test-{uuid.uuid4().hex[:8]}"
     started = time.monotonic()
     result = make("release", f"REGISTRY={registry}", f"VERSION={CHART_VERSION}",
-                  env={**signing, "COSIGN_KEY": str(keys / "release.key"), "TLOG": "0"})
+                  env={"COSIGN_KEY": str(keys / "release.key"), "COSIGN_PASSWORD": PASSWORD, "TLOG": "0"})
     seconds = time.monotonic() - started
     assert result.returncode == 0, result.stderr[-5000:]
     print(f"make release (linux/amd64 + linux/arm64, SBOMs, signatures, chart): {seconds:.0f}s")
@@ -135,7 +141,7 @@ def test_release_prints_how_to_install_and_verify(released):
 def test_a_version_already_released_is_refused(released):
     started = time.monotonic()
     result = make("release", f"REGISTRY={released.registry}", f"VERSION={CHART_VERSION}",
-                  env={"COSIGN_KEY": str(released.key), "COSIGN_PASSWORD": "friendlyhello-test", "TLOG": "0"})
+                  env=released.signing())
     assert result.returncode != 0
     assert f"{released.image} exists: releases are immutable" in result.stderr, result.stderr[-2000:]
     assert time.monotonic() - started < 60, "refused before building"
@@ -147,8 +153,7 @@ def test_force_pushes_the_same_release_again_and_it_is_reproducible(released):
     same bytes (its index and platform digests), so a re-run repairs rather
     than changes what users pull."""
     result = make("release", f"REGISTRY={released.registry}", f"VERSION={CHART_VERSION}",
-                  env={"COSIGN_KEY": str(released.key), "COSIGN_PASSWORD": "friendlyhello-test", "TLOG": "0",
-                       "FORCE": "1"})
+                  env=released.signing(FORCE="1"))
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"{released.image} exists: pushing over it (FORCE=1)" in result.stderr
     again = env_file(str((ROOT / "build/release" / CHART_VERSION / "release.env").relative_to(ROOT)))
