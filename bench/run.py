@@ -165,7 +165,22 @@ class Server:
     label: str
     port: int
     process: subprocess.Popen
+    log: Path  # what it printed, stdout and stderr
     workers: list[int] = field(default_factory=list)
+
+    def replaced_workers(self) -> list[int]:
+        """The first workers that no longer serve: gunicorn's master replaces
+        a worker that died or that it killed (WORKER TIMEOUT)."""
+        if self.workers == [self.process.pid]:
+            return []
+        return sorted(set(self.workers) - set(children(self.process.pid)))
+
+    def error_lines(self, limit: int = 5) -> list[str]:
+        """Its last lines that report an error (gunicorn's, the app's, a traceback)."""
+        # The service's JSON lines, then gunicorn's plain ones (the seed's).
+        markers = ('"level": "error"', '"level": "critical"', "[ERROR]", "[CRITICAL]", "Traceback")
+        lines = self.log.read_text(errors="replace").splitlines() if self.log.exists() else []
+        return [line[:300] for line in lines if any(marker in line for marker in markers)][-limit:]
 
 
 # --- load generators ---------------------------------------------------------
@@ -295,13 +310,14 @@ def vegeta(port: int, rate: int, duration: float, workdir: Path) -> RateResult:
 # --- contenders --------------------------------------------------------------
 
 def start(label: str, port: int, command: list[str], env: dict, expected_workers: int, redis: Redis,
-          args) -> Server:
+          args, log: Path) -> Server:
     """Starts a contender; returns once every worker has loaded the app and served."""
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env, "PORT": str(port)},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env, "PORT": str(port)},
+                                   stdout=output, stderr=subprocess.STDOUT)
     try:
         wait_for_port(port, process)
-        server = Server(label, port, process)
+        server = Server(label, port, process, log)
         server.workers = wait_for_workers(process, expected_workers)
         # The port accepts before the workers have imported the app; connections
         # accepted then would stay with whichever worker was first. Warm up with
@@ -410,10 +426,11 @@ def contenders(shipped: Settings):
     }
 
 
-def launch(key, spec, env, redis, args) -> Server:
+def launch(key, spec, env, redis, args, workdir: Path) -> Server:
     label, command, workers = spec
     port = free_port()
-    return start(f"({key}) {label}", port, command(port), env, workers, redis, args)
+    log = workdir / f"{key}-{port}.log"
+    return start(f"({key}) {label}", port, command(port), env, workers, redis, args, log)
 
 
 def main() -> int:
@@ -446,7 +463,7 @@ def main() -> int:
            "KEEPALIVE": str(shipped.keepalive)}
     try:
         if args.sweep:
-            return sweep(args, env, redis)
+            return sweep(args, env, redis, workdir)
         return compare(args, env, redis, shipped, workdir)
     finally:
         redis.stop()
@@ -470,7 +487,7 @@ def measure(key: str, specs: dict, env: dict, redis: Redis, args, workdir: Path,
             checks: list, profile_it: bool = False) -> Measured:
     """One contender, started fresh: saturation, then the run at FIXED_RATE
     (none when None)."""
-    server = launch(key, specs[key], env, redis, args)
+    server = launch(key, specs[key], env, redis, args, workdir)
     try:
         result, usage = saturate(server, redis, args)
         measured = Measured(key, server.label, result, usage)
@@ -490,9 +507,21 @@ def measure(key: str, specs: dict, env: dict, redis: Redis, args, workdir: Path,
                                added == measured.fixed_rate.ok, "equal"))
         if profile_it:
             profile(server, args)
+        checks.append(worker_check(server))
         return measured
     finally:
         stop(server.process)
+
+
+def worker_check(server: Server) -> tuple[str, bool, str]:
+    """Every worker that started still serves; where one does not, what the
+    server printed about it (the reason of a failed run, printed with it)."""
+    replaced = server.replaced_workers()
+    text = f"{server.label.split()[0]} workers replaced while it ran: {len(replaced)}"
+    printed = server.error_lines() if replaced else []
+    if printed:
+        text += "; it printed: " + " | ".join(printed)
+    return text, not replaced, "none"
 
 
 def compare(args, env, redis: Redis, shipped: Settings, workdir: Path) -> int:
@@ -510,9 +539,10 @@ def compare(args, env, redis: Redis, shipped: Settings, workdir: Path) -> int:
         rounds.append(measured)
     seed_dev = measure("a", specs, env, redis, args, workdir, None, checks)
 
-    server = launch("d", specs["d"], env, redis, args)
+    server = launch("d", specs["d"], env, redis, args, workdir)
     try:
         frozen = run_with_redis_frozen(server, redis, args)
+        checks.append(worker_check(server))
     finally:
         stop(server.process)
 
@@ -730,12 +760,12 @@ def speed_checks(rounds: list[dict[str, Measured]]) -> list[tuple[str, bool, str
 SWEEP = [("2", "1"), ("2", "4"), ("2", "8"), ("2", "16"), ("3", "4"), ("4", "2")]
 
 
-def sweep(args, env, redis: Redis) -> int:
+def sweep(args, env, redis: Redis, workdir: Path) -> int:
     print(f"{'workers x threads':20} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}   workers' CPU shares")
     for workers, threads in SWEEP:
         label, command, _ = contenders(Settings())["d"]
         server = launch("d", (label, command, int(workers)),
-                        {**env, "WEB_CONCURRENCY": workers, "GUNICORN_THREADS": threads}, redis, args)
+                        {**env, "WEB_CONCURRENCY": workers, "GUNICORN_THREADS": threads}, redis, args, workdir)
         try:
             result, usage = measure_usage(server, redis, lambda port=server.port: wrk(port, args, args.duration))
         finally:
