@@ -35,7 +35,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.logger.setLevel("INFO")
 
     metrics = Metrics()
-    counter = VisitCounter.from_settings(settings, on_error=metrics.redis_error)
+
+    def redis_failed(operation: str, error: Exception) -> None:
+        # A line per command that reached Redis and failed: the breaker lets
+        # few through while Redis is away, and this line says why (refused,
+        # timed out, a certificate or a password the server would not take).
+        metrics.redis_error(operation)
+        app.logger.warning("redis_error", extra={"fields": {"operation": operation, "error": str(error)}})
+
+    counter = VisitCounter.from_settings(settings, on_error=redis_failed)
     page = views.Page(app.jinja_env.get_template("index.html"), settings.name, socket.gethostname())
     state = app.extensions[EXTENSION] = State(settings, counter, metrics, page)
 

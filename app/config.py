@@ -10,6 +10,7 @@ import ipaddress
 import math
 import os
 import re
+import ssl
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -38,6 +39,12 @@ class Settings:
     redis_port: int = 6379
     redis_db: int = 0
     redis_password: str | None = None
+    # An ACL user (AUTH username password); None: the default user.
+    redis_username: str | None = None
+    # TLS to Redis (managed services require it): the server's certificate is
+    # checked against REDIS_HOST and the system's CAs or REDIS_TLS_CA_FILE's.
+    redis_tls: bool = False
+    redis_tls_ca_file: str | None = None
     redis_connect_timeout: float = 0.2
     redis_socket_timeout: float = 0.5
     # How long the counter stops calling Redis after a failure, doubling up to
@@ -71,6 +78,9 @@ class Settings:
             redis_port=reader.integer("REDIS_PORT", cls.redis_port, low=1, high=65535),
             redis_db=reader.integer("REDIS_DB", cls.redis_db, low=0, high=15),
             redis_password=reader.password(),
+            redis_username=reader.optional_text("REDIS_USERNAME"),
+            redis_tls=reader.boolean("REDIS_TLS", cls.redis_tls),
+            redis_tls_ca_file=reader.certificates("REDIS_TLS_CA_FILE"),
             redis_connect_timeout=reader.seconds("REDIS_CONNECT_TIMEOUT", cls.redis_connect_timeout),
             redis_socket_timeout=reader.seconds("REDIS_SOCKET_TIMEOUT", cls.redis_socket_timeout),
             redis_backoff_initial=reader.seconds("REDIS_BACKOFF_INITIAL", cls.redis_backoff_initial),
@@ -89,6 +99,10 @@ class Settings:
             version=reader.optional_text("APP_VERSION"),
             git_revision=reader.optional_text("GIT_REVISION"),
         )
+        if settings.redis_username and not settings.redis_password:
+            raise ConfigError(f"REDIS_USERNAME={settings.redis_username!r} needs REDIS_PASSWORD or REDIS_PASSWORD_FILE")
+        if settings.redis_tls_ca_file and not settings.redis_tls:
+            raise ConfigError(f"REDIS_TLS_CA_FILE={settings.redis_tls_ca_file!r} is set but REDIS_TLS is not true")
         if settings.redis_backoff_max < settings.redis_backoff_initial:
             raise ConfigError(
                 f"REDIS_BACKOFF_MAX={settings.redis_backoff_max:g} is smaller than "
@@ -179,6 +193,22 @@ class _Reader:
             bound = "zero or more" if allow_zero else "greater than zero"
             raise ConfigError(f"{key}={self._get(key)!r} must be {bound} seconds")
         return value
+
+    def certificates(self, key: str) -> str | None:
+        """The path of a PEM bundle of CA certificates, loaded once here so
+        that a wrong file fails at start rather than at the first connection."""
+        path = self._get(key)
+        if path is None:
+            return None
+        try:
+            ssl.create_default_context(cafile=path)
+        except FileNotFoundError:
+            raise ConfigError(f"{key}={path!r} does not exist") from None
+        except ssl.SSLError:
+            raise ConfigError(f"{key}={path!r} holds no PEM certificate") from None
+        except OSError as exc:
+            raise ConfigError(f"{key}={path!r} cannot be read: {exc.strerror}") from None
+        return path
 
     def password(self) -> str | None:
         inline = self.env.get("REDIS_PASSWORD")

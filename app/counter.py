@@ -8,6 +8,7 @@ longest it takes to notice that Redis is back.
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -100,18 +101,23 @@ class CircuitBreaker:
 
 class VisitCounter:
     def __init__(self, client: redis.Redis, breaker: CircuitBreaker,
-                 on_error: Callable[[str], None] = lambda operation: None):
+                 on_error: Callable[[str, Exception], None] = lambda operation, error: None):
         self.client = client
         self.breaker = breaker
         self._on_error = on_error
 
     @classmethod
-    def from_settings(cls, settings: Settings, on_error: Callable[[str], None] = lambda operation: None,
-                      ) -> VisitCounter:
+    def from_settings(cls, settings: Settings,
+                      on_error: Callable[[str, Exception], None] = lambda operation, error: None) -> VisitCounter:
+        tls = {}
+        if settings.redis_tls:
+            tls = {"ssl": True, "ssl_cert_reqs": "required", "ssl_check_hostname": True,
+                   "ssl_ca_certs": settings.redis_tls_ca_file, "ssl_min_version": ssl.TLSVersion.TLSv1_2}
         client = redis.Redis(
             host=settings.redis_host,
             port=settings.redis_port,
             db=settings.redis_db,
+            username=settings.redis_username,
             password=settings.redis_password,
             socket_connect_timeout=settings.redis_connect_timeout,
             socket_timeout=settings.redis_socket_timeout,
@@ -119,6 +125,7 @@ class VisitCounter:
             # request wait several timeouts while Redis is down.
             retry=Retry(NoBackoff(), 0),
             health_check_interval=30,
+            **tls,
         )
         breaker = CircuitBreaker(settings.redis_backoff_initial, settings.redis_backoff_max)
         return cls(client, breaker, on_error)
@@ -143,7 +150,7 @@ class VisitCounter:
             value = command()
         except (redis.RedisError, OSError) as exc:
             self.breaker.record_failure(ticket)
-            self._on_error(operation)
+            self._on_error(operation, exc)
             raise CounterUnavailable(str(exc)) from exc
         except BaseException:
             self.breaker.record_abandoned(ticket)

@@ -144,19 +144,56 @@ def visit_count(url: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-class RedisServer:
-    """A real redis-server on a free loopback port, which a test may stop and restart."""
+class Certificates:
+    """A certificate authority of the test's own (openssl), and a server's key
+    and certificate it signed for NAMES (DNS names in subjectAltName)."""
 
-    def __init__(self, workdir: Path, password: str | None = None):
+    def __init__(self, directory: Path, names: list[str], days: int = 2):
+        openssl = require_program("openssl")
+        directory.mkdir(parents=True, exist_ok=True)
+        self.ca = directory / "ca.crt"
+        self.key = directory / "server.key"
+        self.cert = directory / "server.crt"
+        ca_key, request = directory / "ca.key", directory / "server.csr"
+        extensions = directory / "server.ext"
+        extensions.write_text("subjectAltName=" + ",".join(f"DNS:{name}" for name in names) + "\n")
+
+        def run_openssl(*args: str) -> None:
+            subprocess.run([openssl, *args], check=True, capture_output=True, timeout=60)
+
+        run_openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", str(ca_key), "-out", str(self.ca), "-days", str(days), "-subj", "/CN=test CA")
+        run_openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", str(self.key), "-out", str(request), "-subj", f"/CN={names[0]}")
+        run_openssl("x509", "-req", "-in", str(request), "-CA", str(self.ca), "-CAkey", str(ca_key),
+                    "-CAcreateserial", "-out", str(self.cert), "-days", str(days), "-extfile", str(extensions))
+
+
+class RedisServer:
+    """A real redis-server on a free loopback port, which a test may stop and
+    restart. With TLS it listens for TLS only; with USER (name, password) the
+    default user is off and only that ACL user may connect."""
+
+    def __init__(self, workdir: Path, password: str | None = None, tls: Certificates | None = None,
+                 user: tuple[str, str] | None = None):
         self.binary = require_program("redis-server")
         self.port = free_port()
         self.password = password
+        self.tls = tls
+        self.user = user
         self.workdir = workdir
         self.process: subprocess.Popen | None = None
 
     def start(self) -> RedisServer:
-        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
+        listen = ["--port", "0", "--tls-port", str(self.port)] if self.tls else ["--port", str(self.port)]
+        args = [self.binary, *listen, "--bind", "127.0.0.1",
                 "--save", "", "--appendonly", "no", "--dir", str(self.workdir)]
+        if self.tls:
+            args += ["--tls-cert-file", str(self.tls.cert), "--tls-key-file", str(self.tls.key),
+                     "--tls-ca-cert-file", str(self.tls.ca), "--tls-auth-clients", "no"]
+        if self.user:
+            name, secret = self.user
+            args += ["--user", "default", "off", "--user", name, "on", f">{secret}", "~*", "&*", "+@all"]
         if self.password:
             args += ["--requirepass", self.password]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
@@ -179,8 +216,10 @@ class RedisServer:
         os.kill(self.process.pid, signal.SIGCONT)
 
     def client(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, password=self.password,
-                           socket_timeout=5)
+        username, password = self.user or (None, self.password)
+        tls = {"ssl": True, "ssl_ca_certs": str(self.tls.ca)} if self.tls else {}
+        return redis.Redis(host="localhost" if self.tls else "127.0.0.1", port=self.port, username=username,
+                           password=password, socket_timeout=5, **tls)
 
     def _answers(self) -> bool:
         try:

@@ -4,7 +4,7 @@ import sys
 import pytest
 
 from app.config import ConfigError, Settings, load_or_exit
-from tests.support import ROOT
+from tests.support import ROOT, Certificates
 
 
 def test_defaults_follow_the_seed():
@@ -33,6 +33,21 @@ def test_values_are_read_from_the_environment(tmp_path):
     assert settings.git_revision == "abc123"
 
 
+def test_tls_and_an_acl_user_are_read_from_the_environment(tmp_path):
+    ca = Certificates(tmp_path / "tls", ["redis.example"]).ca
+    settings = Settings.from_env({"REDIS_TLS": "true", "REDIS_TLS_CA_FILE": str(ca),
+                                  "REDIS_USERNAME": "friendlyhello", "REDIS_PASSWORD": "s3cret"})
+    assert (settings.redis_tls, settings.redis_tls_ca_file) == (True, str(ca))
+    assert (settings.redis_username, settings.redis_password) == ("friendlyhello", "s3cret")
+    assert Settings.from_env({}).redis_tls is False
+
+
+def test_a_ca_file_without_tls_is_refused(tmp_path):
+    ca = Certificates(tmp_path / "tls", ["redis.example"]).ca
+    with pytest.raises(ConfigError, match=f"REDIS_TLS_CA_FILE='{ca}' is set but REDIS_TLS is not true"):
+        Settings.from_env({"REDIS_TLS_CA_FILE": str(ca)})
+
+
 BAD_ENVIRONMENTS = [
     ({"REDIS_PORT": "abc"}, "REDIS_PORT='abc' is not an integer"),
     ({"REDIS_PORT": "70000"}, "REDIS_PORT='70000' is out of range"),
@@ -53,6 +68,11 @@ BAD_ENVIRONMENTS = [
     ({"REDIS_BACKOFF_INITIAL": "5", "REDIS_BACKOFF_MAX": "1"}, "REDIS_BACKOFF_MAX=1 is smaller"),
     ({"NAME": "x" * 300}, "NAME='xxxxxxxxxxxxxxxxxxxx'... is longer than 256"),
     ({"GUNICORN_RELOAD": "sometimes"}, "GUNICORN_RELOAD='sometimes' is not a boolean"),
+    ({"REDIS_TLS": "maybe"}, "REDIS_TLS='maybe' is not a boolean"),
+    ({"REDIS_TLS": "true", "REDIS_TLS_CA_FILE": "/nonexistent/ca.crt"},
+     "REDIS_TLS_CA_FILE='/nonexistent/ca.crt' does not exist"),
+    ({"REDIS_TLS": "true", "REDIS_TLS_CA_FILE": str(ROOT / "README.md")}, "holds no PEM certificate"),
+    ({"REDIS_USERNAME": "friendlyhello"}, "REDIS_USERNAME='friendlyhello' needs REDIS_PASSWORD"),
 ]
 
 

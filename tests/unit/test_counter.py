@@ -1,7 +1,9 @@
+from dataclasses import replace
+
 import pytest
 
 from app.counter import COUNTER_KEY, CircuitBreaker, CounterUnavailable, VisitCounter
-from tests.support import settings_for
+from tests.support import Certificates, RedisServer, settings_for
 
 
 class FakeClock:
@@ -126,7 +128,7 @@ def test_a_frozen_redis_is_asked_once_then_only_by_probes(redis_server, clock):
     errors = []
     counter = VisitCounter.from_settings(
         settings_for(redis_server, redis_socket_timeout=0.2, redis_backoff_initial=0.25, redis_backoff_max=1.0),
-        on_error=errors.append)
+        on_error=lambda operation, error: errors.append(operation))
     counter.breaker._clock = clock
     assert counter.increment() == 1
     redis_server.freeze()
@@ -166,9 +168,65 @@ def test_wrong_password_disables_the_counter(tmp_path):
 
 def test_failed_commands_are_reported(redis_server):
     errors = []
-    counter = VisitCounter.from_settings(settings_for(redis_server), on_error=errors.append)
+    counter = VisitCounter.from_settings(settings_for(redis_server),
+                                         on_error=lambda operation, error: errors.append(operation))
     assert [counter.increment(), counter.increment()] == [1, 2]
     redis_server.stop()
     with pytest.raises(CounterUnavailable):
         counter.read()
     assert errors == ["get"]
+
+
+# --- TLS and an ACL user, as managed Redis services serve it ---------------
+
+USER = ("friendlyhello", "s3cret")
+
+
+@pytest.fixture
+def tls_redis(tmp_path):
+    """A redis-server that speaks only TLS, with a certificate for localhost,
+    and lets in only the ACL user USER."""
+    server = RedisServer(tmp_path, tls=Certificates(tmp_path / "tls", ["localhost"]), user=USER).start()
+    yield server
+    server.stop()
+
+
+def tls_counter(server: RedisServer, errors: list | None = None, **overrides) -> VisitCounter:
+    errors = [] if errors is None else errors
+    settings = replace(settings_for(server), redis_host="localhost", redis_tls=True,
+                       redis_tls_ca_file=str(server.tls.ca), redis_username=USER[0], redis_password=USER[1])
+    return VisitCounter.from_settings(replace(settings, **overrides),
+                                      on_error=lambda operation, error: errors.append(operation))
+
+
+def test_counts_over_tls_as_the_acl_user(tls_redis):
+    counter = tls_counter(tls_redis)
+    assert [counter.increment(), counter.increment(), counter.read()] == [1, 2, 2]
+    assert int(tls_redis.client().get(COUNTER_KEY)) == 2
+    # CLIENT LIST from the test's own connection: the counter's is there too, as the ACL user.
+    users = [entry["user"] for entry in tls_redis.client().client_list()]
+    assert users.count(USER[0]) >= 2, users
+
+
+def test_the_tls_port_refuses_plain_connections(tls_redis):
+    """The server under test is TLS-only: the counts above cannot have gone in clear."""
+    plain = VisitCounter.from_settings(replace(settings_for(tls_redis), redis_username=USER[0],
+                                               redis_password=USER[1]))
+    with pytest.raises(CounterUnavailable):
+        plain.increment()
+
+
+@pytest.mark.parametrize("wrong", ["another CA", "another host name", "a wrong password"])
+def test_a_failed_tls_or_acl_check_degrades_the_counter(tls_redis, tmp_path, wrong):
+    overrides = {
+        "another CA": {"redis_tls_ca_file": str(Certificates(tmp_path / "other", ["localhost"]).ca)},
+        # The certificate names localhost only.
+        "another host name": {"redis_host": "127.0.0.1"},
+        "a wrong password": {"redis_password": "wrong"},
+    }[wrong]
+    errors = []
+    counter = tls_counter(tls_redis, errors, **overrides)
+    with pytest.raises(CounterUnavailable):
+        counter.increment()
+    assert errors == ["incr"]
+    assert tls_redis.client().get(COUNTER_KEY) is None, "nothing was counted"

@@ -1,9 +1,12 @@
+import json
+from dataclasses import replace
+
 import pytest
 from jinja2 import Environment
 
 from app import create_app
 from app.views import Page
-from tests.support import settings_for
+from tests.support import Certificates, RedisServer, settings_for
 
 TEMPLATE = Environment(autoescape=True).from_string(
     "<h3>Hello {{ name }}!</h3>{{ hostname }}: {% if visits is none %}off{% else %}{{ visits }}{% endif %}")
@@ -44,6 +47,26 @@ def test_page_degrades_when_redis_is_down(client, redis_server):
     page = client.get("/")
     assert page.status_code == 200
     assert "<i>cannot connect to Redis, counter disabled</i>" in page.text
+
+
+def test_page_degrades_when_redis_presents_a_certificate_it_cannot_trust(tmp_path, capsys):
+    """TLS to Redis with the CA of another authority: the page still answers,
+    degraded, and the log says why."""
+    server = RedisServer(tmp_path, tls=Certificates(tmp_path / "tls", ["localhost"])).start()
+    try:
+        other_ca = Certificates(tmp_path / "other", ["localhost"]).ca
+        app = create_app(replace(settings_for(server), redis_host="localhost", redis_tls=True,
+                                 redis_tls_ca_file=str(other_ca)))
+        page = app.test_client().get("/")
+        assert page.status_code == 200
+        assert "<i>cannot connect to Redis, counter disabled</i>" in page.text
+        assert server.client().get("counter") is None
+        entries = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        (failure,) = [entry for entry in entries if entry["message"] == "redis_error"]
+        assert failure["level"] == "warning" and failure["operation"] == "incr"
+        assert "certificate verify failed" in failure["error"], failure
+    finally:
+        server.stop()
 
 
 def test_api_reads_without_counting_and_posts_count(client):
