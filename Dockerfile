@@ -10,7 +10,7 @@ ARG BASE_IMAGE=debian:trixie-slim
 #checkov:skip=CKV_DOCKER_7:The base is the ARG above, pinned to a Debian release tag; checkov cannot see through the ARG
 FROM ${BASE_IMAGE} AS builder
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-venv \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-venv ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY requirements.lock /tmp/requirements.lock
 # Extra CA certificates (a TLS-intercepting proxy) can be given as the BuildKit

@@ -45,6 +45,12 @@ find "$python" "$dest${stdlib}/lib-dynload" "$dest/opt/venv" -type f \( -name '*
   | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// && $2 ~ /^\(0x/ {print $1}' | sort -u \
   | while read -r library; do copy_real "$library"; done
 
+# Debian's CA bundle where OpenSSL looks by default (its cert.pem), so TLS
+# to a managed Redis with a public certificate needs no bundle of its own.
+mkdir -p "$dest/etc/ssl/certs" "$dest/usr/lib/ssl"
+cp -L /etc/ssl/certs/ca-certificates.crt "$dest/etc/ssl/certs/"
+ln -sfn /etc/ssl/certs/ca-certificates.crt "$dest/usr/lib/ssl/cert.pem"
+
 # Which Debian release this is, for the SBOM's package URLs and for scanners
 # matching the packages below to Debian's advisories.
 cp -L /usr/lib/os-release "$dest/usr/lib/os-release"
@@ -64,6 +70,8 @@ dpkg-query -W -f '${Package}\n' | while read -r package; do
     fi
   done < <(dpkg-query -L "$package" 2>/dev/null)
 done
+# The bundle is generated from ca-certificates' files, not one of them.
+dpkg-query -s ca-certificates >"$dest/var/lib/dpkg/status.d/ca-certificates"
 
 # The service runs as this fixed, non-root user (UID/GID 10001).
 printf 'root:x:0:0:root:/root:/sbin/nologin\napp:x:10001:10001:friendlyhello:/nonexistent:/sbin/nologin\n' >"$dest/etc/passwd"
