@@ -115,6 +115,23 @@ when Redis runs without AUTH.
 {{- end }}
 
 {{/*
+friendlyhello.redis.caBundle: the volume source of the external Redis's CA
+bundle ("configMap" or "secret" with its name and key), or "" when TLS is off
+or trusts the image's system CAs.
+*/}}
+{{- define "friendlyhello.redis.caBundle" -}}
+{{- $tls := .Values.externalRedis.tls }}
+{{- if and (not .Values.redis.enabled) $tls.enabled }}
+{{- $items := list (dict "key" $tls.caBundle.key "path" "ca.crt") }}
+{{- if $tls.caBundle.configMapName }}
+{{- toYaml (dict "configMap" (dict "name" $tls.caBundle.configMapName "items" $items)) }}
+{{- else if $tls.caBundle.secretName }}
+{{- toYaml (dict "secret" (dict "secretName" $tls.caBundle.secretName "items" $items)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
 friendlyhello.redis.secretKey: the key of the password in that Secret.
 */}}
 {{- define "friendlyhello.redis.secretKey" -}}

@@ -326,6 +326,33 @@ def test_egress_to_an_external_redis_is_its_port_and_can_be_left_open():
         assert policy["spec"]["policyTypes"] == ["Ingress"] and "egress" not in policy["spec"]
 
 
+@pytest.mark.parametrize("source", ["configMap", "secret"])
+def test_an_external_redis_over_tls_gets_its_ca_bundle_and_acl_user(source):
+    bundle = {"configMap": "configMapName", "secret": "secretName"}[source]
+    objects = render("--set", "redis.enabled=false", "--set", "externalRedis.host=redis.example",
+                     "--set", "externalRedis.existingSecret=ext", "--set", "externalRedis.username=fh",
+                     "--set", "externalRedis.tls.enabled=true", "--set", f"externalRedis.tls.caBundle.{bundle}=cas",
+                     "--set", "externalRedis.tls.caBundle.key=bundle.pem")
+    config = find(objects, "ConfigMap")["data"]
+    assert (config["REDIS_USERNAME"], config["REDIS_TLS"]) == ("fh", "true")
+    web = find(objects, "Deployment")["spec"]["template"]["spec"]
+    volume = next(v for v in web["volumes"] if v["name"] == "redis-ca")
+    assert volume[source]["items"] == [{"key": "bundle.pem", "path": "ca.crt"}]
+    assert volume[source].get("name", volume[source].get("secretName")) == "cas"
+    mount = next(m for m in web["containers"][0]["volumeMounts"] if m["name"] == "redis-ca")
+    assert config["REDIS_TLS_CA_FILE"] == mount["mountPath"] + "/ca.crt"
+
+
+def test_tls_without_a_bundle_trusts_the_system_cas_and_the_release_redis_ignores_it():
+    system = render("--set", "redis.enabled=false", "--set", "externalRedis.host=redis.example",
+                    "--set", "externalRedis.tls.enabled=true")
+    assert find(system, "ConfigMap")["data"]["REDIS_TLS"] == "true"
+    assert "REDIS_TLS_CA_FILE" not in find(system, "ConfigMap")["data"]
+    own = render("--set", "externalRedis.tls.enabled=true", "--set", "externalRedis.username=fh",
+                 "--set", "externalRedis.existingSecret=ext")
+    assert not {"REDIS_TLS", "REDIS_USERNAME"} & find(own, "ConfigMap", "friendlyhello")["data"].keys()
+
+
 def test_operator_knobs_reach_the_pods():
     objects = render("--set", "priorityClassName=web-high", "--set", "redis.priorityClassName=redis-critical",
                      "--set", "extraEnvFrom[0].secretRef.name=extra", "--set", "resources.limits.ephemeral-storage=1Gi",
