@@ -47,6 +47,18 @@ down: $(KIND) ## Delete the kind cluster (the release and its volume with it) an
 	@hack/registry.sh delete
 	@hack/cluster.sh delete
 
+##@ Operate
+
+.PHONY: backup
+backup: $(KUBECTL) ## Snapshot the release's Redis into FILE (an RDB file): make backup FILE=path
+	@test -n "$(FILE)" || { echo "usage: make backup FILE=path [RELEASE_NAME= RELEASE_NAMESPACE= KUBE_CONTEXT=]" >&2; exit 2; }
+	@hack/redis-snapshot.sh backup "$(FILE)"
+
+.PHONY: restore
+restore: $(KUBECTL) ## Restore the snapshot FILE into the release's Redis, checked before anything changes
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=path [RELEASE_NAME= RELEASE_NAMESPACE= KUBE_CONTEXT=]" >&2; exit 2; }
+	@hack/redis-snapshot.sh restore "$(FILE)"
+
 ##@ Develop
 
 .PHONY: dev

@@ -9,7 +9,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # the environment of a script run directly; every other value comes from
 # versions.env alone.
 declare -A overridden=()
-for name in KIND_NODE_IMAGE BASE_IMAGE REDIS_IMAGE CLUSTER_NAME; do
+for name in KIND_NODE_IMAGE BASE_IMAGE REDIS_IMAGE CLUSTER_NAME RELEASE_NAME RELEASE_NAMESPACE; do
   [ -z "${!name:-}" ] || overridden[$name]=${!name}
 done
 # shellcheck source=versions.env

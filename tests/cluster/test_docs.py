@@ -264,6 +264,26 @@ def backup(reader: Reader, command: str) -> None:
         os.remove(path)
 
 
+def make_backup(reader: Reader, command: str) -> None:
+    reader.facts["count in the snapshot"] = current_count()
+    reader.run(command)
+    path = re.search(r"FILE=(\S+)", command).group(1)
+    with open(path, "rb") as snapshot:
+        assert snapshot.read(5) == b"REDIS"
+
+
+def make_restore(reader: Reader, command: str) -> None:
+    """After visits the snapshot does not hold, the page counts on from the snapshot's."""
+    in_snapshot = reader.facts.pop("count in the snapshot")
+    assert current_count() > in_snapshot
+    try:
+        reader.run(command, timeout=600)
+    finally:
+        os.remove(re.search(r"FILE=(\S+)", command).group(1))
+    release_is_up(reader)
+    assert current_count() == in_snapshot + 1
+
+
 def suite(reader: Reader, command: str) -> None:
     """A part of `make test` (TEST_SUITES, which .ci/run runs), not started twice."""
     suites = re.search(r"^TEST_SUITES := (.+)$", MAKEFILE, re.M).group(1).split()
@@ -362,6 +382,8 @@ RUNNERS: dict[str, Callable[[Reader, str], None]] = {
     rf"kubectl --context {CONTEXT} -n {NAMESPACE} patch secret {RELEASE}-redis -p .*": patch_password,
     rf"kubectl --context {CONTEXT} -n {NAMESPACE} rollout (restart|status) .*": rollout,
     rf"kubectl --context {CONTEXT} -n {NAMESPACE} exec {RELEASE}-redis-0 -c redis -- redis-cli --rdb - >\S+": backup,
+    r"make backup FILE=\S+": make_backup,
+    r"make restore FILE=\S+": make_restore,
     r"make test-(unit|static|image|cluster)": suite,
     r"make lint": make_lint,
     r'make bench( BENCH_ARGS="[^"]*")?': make_bench,
