@@ -51,6 +51,7 @@ LABEL org.opencontainers.image.title="friendlyhello" \
 COPY --from=builder /rootfs /
 ENV PATH=/opt/venv/bin:/usr/bin \
     LANG=C.UTF-8 \
+    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     NAME=World \

@@ -42,7 +42,7 @@ class Settings:
     # An ACL user (AUTH username password); None: the default user.
     redis_username: str | None = None
     # TLS to Redis (managed services require it): the server's certificate is
-    # checked against REDIS_HOST and the system's CAs or REDIS_TLS_CA_FILE's.
+    # checked against REDIS_HOST, trusting the system's CAs and REDIS_TLS_CA_FILE's.
     redis_tls: bool = False
     redis_tls_ca_file: str | None = None
     redis_connect_timeout: float = 0.2

@@ -45,11 +45,10 @@ find "$python" "$dest${stdlib}/lib-dynload" "$dest/opt/venv" -type f \( -name '*
   | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// && $2 ~ /^\(0x/ {print $1}' | sort -u \
   | while read -r library; do copy_real "$library"; done
 
-# Debian's CA bundle where OpenSSL looks by default (its cert.pem), so TLS
-# to a managed Redis with a public certificate needs no bundle of its own.
-mkdir -p "$dest/etc/ssl/certs" "$dest/usr/lib/ssl"
+# Debian's CA bundle (the Dockerfile points SSL_CERT_FILE at it), so TLS to a
+# managed Redis with a public certificate needs no bundle of its own.
+mkdir -p "$dest/etc/ssl/certs"
 cp -L /etc/ssl/certs/ca-certificates.crt "$dest/etc/ssl/certs/"
-ln -sfn /etc/ssl/certs/ca-certificates.crt "$dest/usr/lib/ssl/cert.pem"
 
 # Which Debian release this is, for the SBOM's package URLs and for scanners
 # matching the packages below to Debian's advisories.
