@@ -9,32 +9,48 @@
 # restore: the snapshot is checked first, by the magic a Redis snapshot starts
 #   with, then by the running server's redis-check-rdb (a snapshot of a newer
 #   Redis, or a damaged one, is refused there): until both pass, nothing in
-#   the release is touched. Then it becomes the base of a new append-only
-#   directory (Redis loads the AOF, not dump.rdb, when appendonly is on), the
-#   current one is kept beside it as appendonlydir.previous, and the Redis pod
-#   is replaced so that Redis starts from it. Visits counted between the
-#   snapshot and the restore are not in it.
+#   the release is touched. It is then copied beside the data as the base of
+#   a new append-only directory (Redis loads the AOF, not dump.rdb, when
+#   appendonly is on), checked again there, and marked READY; Redis is
+#   restarted, and the chart's start script swaps it in while Redis is down,
+#   keeping the data it replaces as appendonlydir.previous. Visits counted
+#   between the snapshot and the restore are not in it.
 set -euo pipefail
 usage="usage: hack/redis-snapshot.sh backup|restore FILE"
 action=${1:?$usage}
 file=${2:?$usage}
 source "$(dirname "$0")/lib.sh"
 context=${KUBE_CONTEXT:-kind-$CLUSTER_NAME}
-pod=$RELEASE_NAME-redis-0
 kube() { kubectl --context "$context" -n "$RELEASE_NAMESPACE" "$@"; }
-# COMMAND in the Redis container, with this script's stdin (-i) or without.
-in_redis() { if [ "$1" = -i ]; then shift; kube exec -i "$pod" -c redis -- "$@"; else kube exec "$pod" -c redis -- "$@"; fi; }
 
+pods=$(kube get pods -l "app.kubernetes.io/instance=$RELEASE_NAME,app.kubernetes.io/component=redis" \
+  -o jsonpath='{.items[*].metadata.name}') || die "cannot list the pods of $RELEASE_NAMESPACE ($context)"
+read -r -a pods <<<"$pods"
+[ "${#pods[@]}" -eq 1 ] || die "release $RELEASE_NAME in $RELEASE_NAMESPACE ($context) has ${#pods[@]} Redis pods, not one"
+pod=${pods[0]}
+
+# COMMAND in the Redis container, with this script's stdin (-i) or without.
+in_redis() {
+  if [ "$1" = -i ]; then shift; kube exec -i "$pod" -c redis -- "$@"; else kube exec "$pod" -c redis -- "$@"; fi
+}
 is_snapshot() { # FILE: starts as every RDB file does, REDIS and a 4-digit format version
   [[ $(head -c 9 "$1" | tr -d '\0') =~ ^REDIS[0-9]{4}$ ]]
 }
+# The reason redis-check-rdb gives: the line after its error banner.
+check_failure() { # OUTPUT
+  awk '/RDB ERROR DETECTED/ {getline; sub(/^\[offset [0-9]+\] /, ""); print; found=1; exit}
+       END {if (!found) print "redis-check-rdb failed"}' <<<"$1"
+}
+restarts() { kube get pod "$pod" -o jsonpath='{.status.containerStatuses[?(@.name=="redis")].restartCount}'; }
 
 case $action in
   backup)
     partial="$file.partial"
+    trap 'rm -f "$partial"' EXIT
     log "snapshot of $RELEASE_NAMESPACE/$pod ($context) to $file"
-    in_redis redis-cli --no-auth-warning --rdb - >"$partial" 2> >(grep -v -e '^sending REPLCONF' -e '^SYNC sent' -e '^Transfer finished' >&2 || true)
-    is_snapshot "$partial" || { rm -f "$partial"; die "what $pod sent is not an RDB snapshot"; }
+    in_redis redis-cli --no-auth-warning --rdb - >"$partial" \
+      2> >(grep -v -e '^sending REPLCONF' -e '^SYNC sent' -e '^Transfer finished' >&2 || true)
+    is_snapshot "$partial" || die "what $pod sent is not an RDB snapshot"
     mv "$partial" "$file"
     log "wrote $file ($(wc -c <"$file") bytes)"
     ;;
@@ -43,27 +59,29 @@ case $action in
     is_snapshot "$file" || die "$file is not a Redis RDB snapshot (it does not start with REDIS and a format version)"
     format=$(head -c 9 "$file" | tail -c 4)
     if ! check=$(in_redis -i redis-check-rdb /dev/stdin <"$file" 2>&1); then
-      die "$file (RDB format $format) is refused by the release's Redis: $(grep -m1 -iE "can't|error|wrong|invalid" <<<"$check" || tail -n1 <<<"$check")"
+      die "$file (RDB format $format) is refused by the release's Redis: $(check_failure "$check")"
     fi
     log "$file (RDB format $format) checked by the release's redis-check-rdb"
-    # Written beside the data, then swapped in with two renames: a restore cut
-    # short leaves the current data as it was.
     in_redis -i sh -ec 'rm -rf /data/appendonlydir.restoring; mkdir /data/appendonlydir.restoring
       cat >/data/appendonlydir.restoring/appendonly.aof.1.base.rdb
       echo "file appendonly.aof.1.base.rdb seq 1 type b" >/data/appendonlydir.restoring/appendonly.aof.manifest' <"$file"
-    in_redis sh -ec 'rm -rf /data/appendonlydir.previous
-      if [ -d /data/appendonlydir ]; then mv /data/appendonlydir /data/appendonlydir.previous; fi
-      mv /data/appendonlydir.restoring /data/appendonlydir'
-    log "snapshot in place, the previous data kept as appendonlydir.previous; replacing $pod"
-    old=$(kube get pod "$pod" -o jsonpath='{.metadata.uid}')
-    kube delete pod "$pod" --wait=true >/dev/null
-    for _ in $(seq 120); do
-      uid=$(kube get pod "$pod" -o jsonpath='{.metadata.uid}' 2>/dev/null || true)
-      [ -z "$uid" ] || [ "$uid" = "$old" ] || break
+    if ! check=$(in_redis redis-check-rdb /data/appendonlydir.restoring/appendonly.aof.1.base.rdb 2>&1); then
+      in_redis rm -rf /data/appendonlydir.restoring
+      die "the copy of $file in $pod does not check: $(check_failure "$check")"
+    fi
+    before=$(restarts)
+    in_redis sh -ec 'sync; touch /data/appendonlydir.restoring/READY'
+    log "snapshot in place beside the data; restarting Redis in $pod"
+    # Redis exits, and the exec with it; the container's start swaps the snapshot in.
+    in_redis redis-cli --no-auth-warning shutdown nosave >/dev/null 2>&1 || true
+    for _ in $(seq 180); do
+      [ "$(restarts)" = "$before" ] || break
       sleep 1
     done
+    [ "$(restarts)" != "$before" ] || die "Redis in $pod did not restart (SHUTDOWN refused?); the snapshot waits in /data/appendonlydir.restoring for its next start"
     kube wait --for=condition=Ready "pod/$pod" --timeout=180s >/dev/null
-    log "restored $file into $RELEASE_NAMESPACE/$pod"
+    in_redis sh -c '! test -e /data/appendonlydir.restoring' || die "Redis in $pod restarted without taking the snapshot"
+    log "restored $file into $RELEASE_NAMESPACE/$pod (the data before: /data/appendonlydir.previous)"
     ;;
   *) die "$usage" ;;
 esac

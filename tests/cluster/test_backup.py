@@ -57,26 +57,31 @@ def test_a_snapshot_comes_back_after_the_release_and_its_volume_are_gone(release
     result = snapshot(release, "restore", path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert visit(release) == count + 1, "the page counts on from the snapshot"
+    # The restored data is Redis's own now: a new pod reads it from the volume.
+    kubectl("-n", release.namespace, "delete", "pod", f"{release.fullname}-redis-0", "--wait=true")
+    kubectl("-n", release.namespace, "rollout", "status", f"statefulset/{release.fullname}-redis", "--timeout=180s")
+    assert visit(release) == count + 2, "the restored count and the visit after it survive a restart"
 
 
 def test_a_file_the_release_cannot_load_is_refused_and_the_count_goes_on(release, counted):
     count, path = counted
     good = path.read_bytes()
+    # Each bad file and the reason its refusal gives.
     bad_files = {
-        "not an RDB": b"visits=41\n",
+        "not an RDB": (b"visits=41\n", "is not a Redis RDB snapshot"),
         # The format version in the header: one no Redis writes yet.
-        "a newer Redis's": b"REDIS0099" + good[9:],
-        "damaged": good[: len(good) // 2],
+        "a newer Redis's": (b"REDIS0099" + good[9:], "Can't handle RDB format version 99"),
+        "damaged": (good[: len(good) // 2], "Unexpected EOF"),
     }
     before = redis_uid(release)
-    for bad, content in bad_files.items():
+    for bad, (content, reason) in bad_files.items():
         broken = path.with_name(f"{bad.replace(' ', '-')}.rdb")
         broken.write_bytes(content)
         result = snapshot(release, "restore", broken)
         output = result.stdout + result.stderr
         assert result.returncode != 0, f"{bad}: {output}"
         refusals = [line for line in output.splitlines() if "error:" in line]
-        assert len(refusals) == 1 and str(broken) in refusals[0], f"{bad}: {output}"
+        assert len(refusals) == 1 and str(broken) in refusals[0] and reason in refusals[0], f"{bad}: {output}"
         print(f"{bad}: {refusals[0]}")
         assert redis_uid(release) == before, f"{bad}: Redis was not restarted"
         count += 1
