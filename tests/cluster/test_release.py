@@ -30,6 +30,9 @@ REGISTRY = f"localhost:{PINNED['LOCAL_REGISTRY_PORT']}"
 CHART_VERSION = yaml.safe_load((ROOT / "chart/Chart.yaml").read_text())["version"]
 # The test key's password.
 PASSWORD = "friendlyhello-test"
+# The first test waits for the module's release: on a new machine `make
+# release` builds the arm64 base and image under emulation first (docs/development.md).
+pytestmark = pytest.mark.timeout(1800)
 LOCKED = dict(re.findall(r"^([a-z0-9_.-]+)==([^\s\\]+)", (ROOT / "requirements.lock").read_text(), re.M))
 
 
