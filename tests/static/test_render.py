@@ -316,10 +316,34 @@ def test_egress_web_reaches_only_dns_and_redis_and_redis_nothing():
     assert redis_policy["policyTypes"] == ["Ingress", "Egress"] and redis_policy["egress"] == []
 
 
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=scenario_ids)
+def test_every_pod_is_selected_by_a_network_policy(scenario):
+    objects = render("-f", str(scenario))
+    policies = [o["spec"]["podSelector"]["matchLabels"] for o in objects if o["kind"] == "NetworkPolicy"]
+    for o in objects:
+        if o["kind"] in ("Deployment", "StatefulSet", "Pod"):
+            labels = (o["spec"]["template"]["metadata"] if o["kind"] != "Pod" else o["metadata"])["labels"]
+            assert any(selector.items() <= labels.items() for selector in policies), o["metadata"]["name"]
+
+
+def test_the_helm_test_pod_reaches_only_dns_and_the_web_pods():
+    objects = render()
+    web_labels = find(objects, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    test_labels = find(objects, "Pod", "test-counter")["metadata"]["labels"]
+    policy = find(objects, "NetworkPolicy", "-test")["spec"]
+    assert policy["podSelector"]["matchLabels"].items() <= test_labels.items()
+    assert not policy["podSelector"]["matchLabels"].items() <= web_labels.items()
+    assert policy["policyTypes"] == ["Ingress", "Egress"] and policy["ingress"] == []
+    dns, web = policy["egress"]
+    assert {p["port"] for p in dns["ports"]} == {53}
+    assert web["to"][0]["podSelector"]["matchLabels"].items() <= web_labels.items()
+    assert web["ports"] == [{"port": 8080, "protocol": "TCP"}]
+
+
 def test_egress_to_an_external_redis_is_its_port_and_can_be_left_open():
     external = render("--set", "redis.enabled=false", "--set", "externalRedis.host=redis.example",
                       "--set", "externalRedis.port=6380")
-    (policy,) = [o for o in external if o["kind"] == "NetworkPolicy"]
+    policy = find(external, "NetworkPolicy", "rel-friendlyhello")
     assert policy["spec"]["egress"][1] == {"ports": [{"port": 6380, "protocol": "TCP"}]}
     open_egress = render("--set", "networkPolicy.egress.enabled=false")
     for policy in (o for o in open_egress if o["kind"] == "NetworkPolicy"):
