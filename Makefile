@@ -28,7 +28,9 @@ VEGETA := $(STAMPS)/vegeta@$(VEGETA_VERSION)
 COSIGN := $(STAMPS)/cosign@$(COSIGN_VERSION)
 CRANE := $(STAMPS)/crane@$(CRANE_VERSION)
 SYFT := $(STAMPS)/syft@$(SYFT_VERSION)
-TOOLS := $(HELM) $(KIND) $(KUBECTL) $(HELM3) $(CT) $(COMPOSE) $(SKAFFOLD) $(ACTIONLINT) $(CHECKOV) $(DISTRIBUTION) $(VEGETA) $(COSIGN) $(CRANE) $(SYFT)
+KUBE_SCORE := $(STAMPS)/kube-score@$(KUBE_SCORE_VERSION)
+PROMTOOL := $(STAMPS)/promtool@$(PROMETHEUS_VERSION)
+TOOLS := $(HELM) $(KIND) $(KUBECTL) $(HELM3) $(CT) $(COMPOSE) $(SKAFFOLD) $(ACTIONLINT) $(CHECKOV) $(DISTRIBUTION) $(VEGETA) $(COSIGN) $(CRANE) $(SYFT) $(KUBE_SCORE) $(PROMTOOL)
 CONTEXT := kind-$(CLUSTER_NAME)
 
 ##@ Run
@@ -134,8 +136,8 @@ test-cluster: venv cluster $(HELM) $(HELM3) $(CT) $(SKAFFOLD) $(COMPOSE) $(DISTR
 	$(PYTEST) --durations=30 tests/cluster
 
 .PHONY: lint
-lint: venv deps $(HELM) $(HELM3) $(CT) $(ACTIONLINT) $(CHECKOV) ## ruff, shellcheck, helm lint --strict, ct lint, checkov, schema validation, actionlint, generated files in sync
-	$(PYTEST) tests/static/test_ruff.py tests/static/test_lint.py tests/static/test_checkov.py \
+lint: venv deps $(HELM) $(HELM3) $(CT) $(ACTIONLINT) $(CHECKOV) $(KUBE_SCORE) ## ruff, shellcheck, helm lint --strict, ct lint, checkov, kube-score, schema validation, actionlint, generated files in sync
+	$(PYTEST) tests/static/test_ruff.py tests/static/test_lint.py tests/static/test_checkov.py tests/static/test_kube_score.py \
 	  tests/static/test_validate.py tests/static/test_generated.py tests/static/test_workflow.py
 
 .PHONY: bench
@@ -185,7 +187,7 @@ engine: ## Make sure a Docker engine answers (installs and starts one where need
 .PHONY: tools
 tools: $(TOOLS) ## Link or build every pinned tool into .tools/bin (tool-NAME: one of them)
 
-TOOL_NAMES := helm kind kubectl helm3 ct docker-compose skaffold actionlint checkov registry vegeta cosign crane syft
+TOOL_NAMES := helm kind kubectl helm3 ct docker-compose skaffold actionlint checkov registry vegeta cosign crane syft kube-score promtool
 .PHONY: $(addprefix tool-,$(TOOL_NAMES))
 $(addprefix tool-,$(TOOL_NAMES)): tool-%:
 	@hack/tools.sh $*

@@ -14,7 +14,7 @@
 # checkov (a Python program) gets a virtualenv of its own under .tools/.
 # usage: hack/tools.sh [TOOL...]
 #   TOOL: helm kind kubectl ct docker-compose skaffold helm3 actionlint registry vegeta cosign crane syft
-#         checkov
+#         kube-score promtool checkov
 #   (no TOOL: every one)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -42,6 +42,8 @@ tools=(
   "cosign|github.com/sigstore/cosign/v3|cmd/cosign|$COSIGN_VERSION|bin/cosign|cosign"
   "crane|github.com/google/go-containerregistry|cmd/crane|$CRANE_VERSION|bin/crane|crane"
   "syft|github.com/anchore/syft|cmd/syft|$SYFT_VERSION|bin/syft|syft"
+  "kube-score|github.com/zegl/kube-score|cmd/kube-score|$KUBE_SCORE_VERSION|bin/kube-score|kube-score"
+  "promtool|github.com/prometheus/prometheus|cmd/promtool|$PROMETHEUS_VERSION|bin/promtool|promtool"
 )
 
 # The version a tool says it is (vX.Y.Z), or nothing.
@@ -54,6 +56,7 @@ print(json.load(sys.stdin)["clientVersion"]["gitVersion"])') ;;
     actionlint) output=$("$2" -version) ;;
     registry) output=$("$2" --version) ;;
     vegeta) output=$("$2" -version) ;;
+    promtool) output=$("$2" --version) ;;
     cosign) output=$("$2" version --json | python3 -c 'import json, sys
 print(json.load(sys.stdin)["gitVersion"])') ;;
     *) output=$("$2" version) ;;
@@ -124,6 +127,11 @@ release_ldflags() { # NAME
       "-X github.com/google/go-containerregistry/pkg/v1/remote/transport.Version=$version" ;;
     syft) echo "-X main.version=${version#v} -X main.gitCommit=$commit -X main.buildDate=$date" \
       "-X main.gitDescription=$version" ;;
+    kube-score) echo "-X main.version=${version#v} -X main.commit=$commit -X main.date=$date" ;;
+    promtool) echo "-X github.com/prometheus/common/version.Version=${version#v}" \
+      "-X github.com/prometheus/common/version.Revision=$commit -X github.com/prometheus/common/version.Branch=HEAD" \
+      "-X github.com/prometheus/common/version.BuildUser=friendlyhello" \
+      "-X github.com/prometheus/common/version.BuildDate=$date" ;;
   esac
 }
 
@@ -131,6 +139,17 @@ release_ldflags() { # NAME
 release_tags() { # NAME
   case $1 in
     syft) echo "containers_image_openpgp,exclude_graphdriver_btrfs" ;;
+    promtool) echo "netgo,builtinassets" ;;
+  esac
+}
+
+# The version of a tool's Go module: its release's, but for Prometheus, whose
+# v3.X.Y is published as the module's v0.(300+X).Y.
+module_version() { # NAME VERSION
+  local major minor patch
+  case $1 in
+    promtool) IFS=. read -r major minor patch <<<"${2#v}"; echo "v0.$((major * 100 + minor)).$patch" ;;
+    *) echo "$2" ;;
   esac
 }
 
@@ -145,11 +164,14 @@ build() { # NAME MODULE PACKAGE VERSION OUTPUT
     build_kubernetes "$root/.tools/src/kubernetes-$version" "$(dirname "$output")" kubectl
     return
   fi
-  info=$(module_info "$module@$version") || return 1
+  local at
+  at="$module@$(module_version "$name" "$version")"
+  info=$(module_info "$at") || return 1
   read -r dir commit <<<"$info"
-  date=$(module_time "$module@$version")
-  [ -d "$dir" ] || { echo "go mod download gave no directory for $module@$version"; return 1; }
-  (cd "$dir" && CGO_ENABLED=0 go build -mod=readonly -trimpath -tags "$(release_tags "$name")" \
+  date=$(module_time "$at")
+  [ -d "$dir" ] || { echo "go mod download gave no directory for $at"; return 1; }
+  # GOWORK=off: a go.work in a module (Prometheus ships one) names modules its zip lacks.
+  (cd "$dir" && GOWORK=off CGO_ENABLED=0 go build -mod=readonly -trimpath -tags "$(release_tags "$name")" \
     -ldflags "-s -w $(release_ldflags "$name" | tr '\n' ' ')" -o "$output" "./$package")
 }
 

@@ -3,7 +3,7 @@ when asked for and where its CRD is, every rule keeping to the release's own
 series, its thresholds the values', each with a summary, a description and a
 runbook section of docs/operations.md that exists; the dashboard a ConfigMap
 for Grafana's sidecar whose every panel queries the release's series.
-(How the rules behave on series needs promtool.)"""
+(How the rules behave on series: test_promtool.py.)"""
 
 import json
 import re

@@ -34,6 +34,8 @@ VERSION_COMMANDS = {
     "cosign": ("bin/cosign", ["version"], "COSIGN_VERSION", "GitVersion:    {v}\n"),
     "crane": ("bin/crane", ["version"], "CRANE_VERSION", "{v}\n"),
     "syft": ("bin/syft", ["version"], "SYFT_VERSION", "Version:       {n}\n"),
+    "kube-score": ("bin/kube-score", ["version"], "KUBE_SCORE_VERSION", "kube-score version: {n},"),
+    "promtool": ("bin/promtool", ["--version"], "PROMETHEUS_VERSION", "promtool, version {n} "),
 }
 
 
@@ -99,7 +101,7 @@ def prerequisite_tools(target: str) -> set[str]:
     ("manifests", {"helm"}),
     ("compose-up", {"docker-compose"}),
     ("test-image", {"docker-compose"}),
-    ("lint", {"helm", "helm3", "ct", "actionlint", "checkov"}),
+    ("lint", {"helm", "helm3", "ct", "actionlint", "checkov", "kube-score"}),
     ("bench", {"vegeta"}),
     ("test-unit", {"vegeta"}),
     ("test-static", set(VERSION_COMMANDS) | {"checkov"}),  # it checks every one
