@@ -85,7 +85,7 @@ def test_each_helm_renders_the_chart_without_kube_version(helm):
 
 def prerequisite_tools(target: str) -> set[str]:
     """The tools TARGET names: its $(HELM)-style prerequisites, by the stamps they stand for."""
-    stamps = dict(re.findall(r"^([A-Z0-9]+) := \$\(STAMPS\)/([a-z0-9-]+)@", MAKEFILE, re.M))
+    stamps = dict(re.findall(r"^([A-Z0-9_]+) := \$\(STAMPS\)/([a-z0-9-]+)@", MAKEFILE, re.M))
     words = re.search(rf"^{target}:([^#\n]*)", MAKEFILE, re.M).group(1).split()
     if "$(TOOLS)" in words:
         words += re.search(r"^TOOLS := (.+)$", MAKEFILE, re.M).group(1).split()
