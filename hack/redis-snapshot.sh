@@ -5,13 +5,17 @@
 #   default the one `make up` installs: hack/versions.env, kind-CLUSTER_NAME).
 #
 # backup: the server's own consistent snapshot (redis-cli --rdb, which Redis
-#   writes as for a replica), streamed out of the pod; FILE appears only whole.
+#   writes as for a replica) into a file beside the data, streamed out of the
+#   pod and removed; FILE appears only whole. (Written to a pipe, `--rdb -`,
+#   a diskless transfer keeps its 40-byte end marker after the snapshot, which
+#   redis-cli can only cut from a file: Redis then refuses to load it.)
 # restore: the snapshot is checked first, by the magic a Redis snapshot starts
 #   with, then by the running server's redis-check-rdb (a snapshot of a newer
 #   Redis, or a damaged one, is refused there): until both pass, nothing in
 #   the release is touched. It is then copied beside the data as the base of
 #   a new append-only directory (Redis loads the AOF, not dump.rdb, when
-#   appendonly is on), checked again there, and marked READY; Redis is
+#   appendonly is on), checked there by redis-check-aof as Redis will load
+#   it (bytes after the snapshot's end are refused), and marked READY; Redis is
 #   restarted, and the chart's start script swaps it in while Redis is down,
 #   keeping the data it replaces as appendonlydir.previous. Visits counted
 #   between the snapshot and the restore are not in it.
@@ -36,10 +40,13 @@ in_redis() {
 is_snapshot() { # FILE: starts as every RDB file does, REDIS and a 4-digit format version
   [[ $(head -c 9 "$1" | tr -d '\0') =~ ^REDIS[0-9]{4}$ ]]
 }
-# The reason redis-check-rdb gives: the line after its error banner.
+# The reason redis-check-rdb or redis-check-aof gives: the line after the
+# former's error banner, else the latter's "format error" line, else its last.
 check_failure() { # OUTPUT
   awk '/RDB ERROR DETECTED/ {getline; sub(/^\[offset [0-9]+\] /, ""); print; found=1; exit}
-       END {if (!found) print "redis-check-rdb failed"}' <<<"$1"
+       /format error|not valid/ && !aof {aof=$0}
+       {last=$0}
+       END {if (!found) print (aof != "" ? aof : last)}' <<<"$1"
 }
 restarts() { kube get pod "$pod" -o jsonpath='{.status.containerStatuses[?(@.name=="redis")].restartCount}'; }
 
@@ -48,8 +55,8 @@ case $action in
     partial="$file.partial"
     trap 'rm -f "$partial"' EXIT
     log "snapshot of $RELEASE_NAMESPACE/$pod ($context) to $file"
-    in_redis redis-cli --no-auth-warning --rdb - >"$partial" \
-      2> >(grep -v -e '^sending REPLCONF' -e '^SYNC sent' -e '^Transfer finished' >&2 || true)
+    in_redis sh -ec 'trap "rm -f /data/.backup.rdb" EXIT
+      redis-cli --no-auth-warning --rdb /data/.backup.rdb >/dev/null; cat /data/.backup.rdb' >"$partial"
     is_snapshot "$partial" || die "what $pod sent is not an RDB snapshot"
     mv "$partial" "$file"
     log "wrote $file ($(wc -c <"$file") bytes)"
@@ -65,9 +72,9 @@ case $action in
     in_redis -i sh -ec 'rm -rf /data/appendonlydir.restoring; mkdir /data/appendonlydir.restoring
       cat >/data/appendonlydir.restoring/appendonly.aof.1.base.rdb
       echo "file appendonly.aof.1.base.rdb seq 1 type b" >/data/appendonlydir.restoring/appendonly.aof.manifest' <"$file"
-    if ! check=$(in_redis redis-check-rdb /data/appendonlydir.restoring/appendonly.aof.1.base.rdb 2>&1); then
+    if ! check=$(in_redis redis-check-aof /data/appendonlydir.restoring/appendonly.aof.manifest 2>&1); then
       in_redis rm -rf /data/appendonlydir.restoring
-      die "the copy of $file in $pod does not check: $(check_failure "$check")"
+      die "$file is refused by the release's Redis as an append-only base: $(check_failure "$check")"
     fi
     before=$(restarts)
     in_redis sh -ec 'sync; touch /data/appendonlydir.restoring/READY'

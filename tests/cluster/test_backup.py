@@ -39,7 +39,10 @@ def counted(release, tmp_path):
     path = tmp_path / "friendlyhello.rdb"
     result = snapshot(release, "backup", path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert path.read_bytes().startswith(b"REDIS")
+    data = path.read_bytes()
+    # An RDB file: REDIS and its format version first; its EOF opcode and
+    # 8-byte checksum last, nothing after them that Redis would refuse.
+    assert data.startswith(b"REDIS") and data[-9] == 0xFF, data[-60:]
     return count, path
 
 
@@ -72,6 +75,8 @@ def test_a_file_the_release_cannot_load_is_refused_and_the_count_goes_on(release
         # The format version in the header: one no Redis writes yet.
         "a newer Redis's": (b"REDIS0099" + good[9:], "Can't handle RDB format version 99"),
         "damaged": (good[: len(good) // 2], "Unexpected EOF"),
+        # What `redis-cli --rdb -` leaves after a diskless transfer: its end marker.
+        "with bytes after its end": (good + b"0123456789" * 4, "format error"),
     }
     before = redis_uid(release)
     for bad, (content, reason) in bad_files.items():

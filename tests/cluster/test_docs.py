@@ -260,8 +260,15 @@ def backup(reader: Reader, command: str) -> None:
             data = snapshot.read()
         assert data.startswith(b"REDIS"), data[:20]
         assert b"counter" in data
+        assert ends_at_its_checksum(data), data[-60:]
     finally:
         os.remove(path)
+
+
+def ends_at_its_checksum(snapshot: bytes) -> bool:
+    """An RDB file ends with its EOF opcode (0xFF) and an 8-byte checksum:
+    nothing after it (a diskless transfer's end marker) that Redis would refuse."""
+    return snapshot[-9] == 0xFF
 
 
 def make_backup(reader: Reader, command: str) -> None:
@@ -269,7 +276,8 @@ def make_backup(reader: Reader, command: str) -> None:
     reader.run(command)
     path = re.search(r"FILE=(\S+)", command).group(1)
     with open(path, "rb") as snapshot:
-        assert snapshot.read(5) == b"REDIS"
+        data = snapshot.read()
+    assert data.startswith(b"REDIS") and ends_at_its_checksum(data), data[-60:]
 
 
 def make_restore(reader: Reader, command: str) -> None:
@@ -381,7 +389,7 @@ RUNNERS: dict[str, Callable[[Reader, str], None]] = {
     rf"helm --kube-context {CONTEXT} test {RELEASE} -n {NAMESPACE} --logs": helm_test,
     rf"kubectl --context {CONTEXT} -n {NAMESPACE} patch secret {RELEASE}-redis -p .*": patch_password,
     rf"kubectl --context {CONTEXT} -n {NAMESPACE} rollout (restart|status) .*": rollout,
-    rf"kubectl --context {CONTEXT} -n {NAMESPACE} exec {RELEASE}-redis-0 -c redis -- redis-cli --rdb - >\S+": backup,
+    rf"kubectl --context {CONTEXT} -n {NAMESPACE} exec {RELEASE}-redis-0 -c redis -- sh -c '[^']+' >\S+": backup,
     r"make backup FILE=\S+": make_backup,
     r"make restore FILE=\S+": make_restore,
     r"make test-(unit|static|image|cluster)": suite,
