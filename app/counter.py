@@ -8,7 +8,6 @@ longest it takes to notice that Redis is back.
 
 from __future__ import annotations
 
-import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -112,7 +111,7 @@ class VisitCounter:
         tls = {}
         if settings.redis_tls:
             tls = {"ssl": True, "ssl_cert_reqs": "required", "ssl_check_hostname": True,
-                   "ssl_ca_certs": settings.redis_tls_ca_file, "ssl_min_version": ssl.TLSVersion.TLSv1_2}
+                   "ssl_ca_certs": settings.redis_tls_ca_file}
         client = redis.Redis(
             host=settings.redis_host,
             port=settings.redis_port,

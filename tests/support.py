@@ -236,6 +236,12 @@ class RedisServer:
             return False
 
 
+def ends_at_its_checksum(snapshot: bytes) -> bool:
+    """An RDB file ends with its EOF opcode (0xFF) and an 8-byte checksum:
+    nothing after it (a diskless transfer's end marker) that Redis would refuse."""
+    return snapshot[-9] == 0xFF
+
+
 def settings_for(server: RedisServer, **overrides):
     """The app's Settings for SERVER (a real redis-server), with OVERRIDES."""
     from app.config import Settings

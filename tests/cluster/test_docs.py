@@ -26,7 +26,7 @@ import requests
 import yaml
 
 from tests.cluster.kube import CONTEXT, kubectl, port_forward
-from tests.support import PINNED, ROOT, visit_count, wait_until
+from tests.support import PINNED, ROOT, ends_at_its_checksum, visit_count, wait_until
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "bench/README.md"]
 NAMESPACE, RELEASE = PINNED["RELEASE_NAMESPACE"], PINNED["RELEASE_NAME"]
@@ -263,12 +263,6 @@ def backup(reader: Reader, command: str) -> None:
         assert ends_at_its_checksum(data), data[-60:]
     finally:
         os.remove(path)
-
-
-def ends_at_its_checksum(snapshot: bytes) -> bool:
-    """An RDB file ends with its EOF opcode (0xFF) and an 8-byte checksum:
-    nothing after it (a diskless transfer's end marker) that Redis would refuse."""
-    return snapshot[-9] == 0xFF
 
 
 def make_backup(reader: Reader, command: str) -> None:
