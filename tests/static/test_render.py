@@ -1,5 +1,6 @@
 """Properties of the rendered chart, checked on every scenario where they apply."""
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -403,6 +404,23 @@ def test_topology_spread_is_across_nodes_unless_given():
                         "--set", "topologySpreadConstraints[0].whenUnsatisfiable=DoNotSchedule"),
                  "Deployment")["spec"]["template"]["spec"]["topologySpreadConstraints"]
     assert given == [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule"}]
+
+
+def test_web_pods_leave_a_lost_node_after_node_loss_toleration_seconds():
+    def tolerations(*args: str) -> list[dict] | None:
+        return find(render(*args), "Deployment")["spec"]["template"]["spec"].get("tolerations")
+
+    assert tolerations() == [
+        {"key": f"node.kubernetes.io/{taint}", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 30}
+        for taint in ("unreachable", "not-ready")]
+    assert [t["tolerationSeconds"] for t in tolerations("--set", "nodeLossTolerationSeconds=0")] == [0, 0]
+    assert tolerations("--set", "nodeLossTolerationSeconds=null") is None, "null: the cluster's default"
+    own = {"key": "dedicated", "operator": "Equal", "value": "web", "effect": "NoSchedule"}
+    assert tolerations("--set-json", f"tolerations=[{json.dumps(own)}]")[-1] == own
+    assert tolerations("--set", "nodeLossTolerationSeconds=null", "--set-json", f"tolerations=[{json.dumps(own)}]") \
+        == [own]
+    redis = find(render(), "StatefulSet")["spec"]["template"]["spec"]
+    assert "tolerations" not in redis, "Redis's volume is on its node: replacing it elsewhere cannot help"
 
 
 def test_probe_timings_and_service_monitor_labels_are_set_from_values():
