@@ -90,11 +90,14 @@ def port_forward(namespace: str, target: str, remote_port: int):
 
 # A client that runs inside the cluster, in the web image (it has Python):
 # it requests URL COUNT times, or for at most SECONDS until told to stop
-# (SIGTERM: the request in flight completes), and prints one JSON summary.
+# (SIGTERM: the request in flight completes), each request given TIMEOUT
+# seconds, and prints one JSON summary. Its times are time.monotonic(): the
+# nodes are containers on the test's own kernel, so the test's clock too.
 CLIENT_SCRIPT = r"""
 import json, os, re, signal, sys, time, urllib.request, urllib.error
 url = os.environ["URL"]; seconds = float(os.environ.get("SECONDS_", "0")); count = int(os.environ.get("COUNT", "0"))
-statuses, hosts, visits, errors, degraded_at = {}, {}, [], [], []
+statuses, hosts, visits, errors, degraded_at, failed_at = {}, {}, [], [], [], []
+timeout = float(os.environ.get("TIMEOUT", "5"))
 stopping = []
 signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
 deadline = time.monotonic() + seconds
@@ -102,7 +105,7 @@ n = 0
 while (count and n < count) or (seconds and time.monotonic() < deadline and not stopping):
     n += 1
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             status, body = response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         status, body = error.code, ""
@@ -114,9 +117,11 @@ while (count and n < count) or (seconds and time.monotonic() < deadline and not 
     found = re.search(r"<b>Visits:</b> (\d+)", body)
     visits.append(int(found.group(1)) if found else None)
     if status == 200 and not found: degraded_at.append(time.monotonic())
+    if status != 200: failed_at.append(time.monotonic())
     if seconds: time.sleep(float(os.environ.get("PAUSE", "0.01")))
 print("RESULT " + json.dumps({"requests": n, "statuses": statuses, "hosts": hosts, "visits": visits,
     "errors": errors[:10], "degraded_seconds": (degraded_at[-1] - degraded_at[0]) if degraded_at else 0,
+    "degraded_window": [degraded_at[0], degraded_at[-1]] if degraded_at else None, "failed_at": failed_at[:1000],
     "stopped": bool(stopping)}))
 """
 
@@ -212,6 +217,36 @@ def wait_for_traffic(release, since: int | None = None, visits: int = 20, timeou
     start = redis_count(release) if since is None else since
     return wait_until(lambda: (count := redis_count(release)) >= start + visits and count, timeout=timeout,
                       interval=0.5, message=f"{visits} more visits counted than {start}")
+
+
+def service_url(core, release) -> str:
+    # The Service's IP, not its name: a drain or a lost node may move CoreDNS,
+    # and the client must measure the web pods, not name resolution.
+    return f"http://{core.read_namespaced_service(release.service, release.namespace).spec.cluster_ip}/"
+
+
+def count_gaps(visits: list[int | None]) -> tuple[int, int, int]:
+    """(backwards, unseen, uncovered) over the counts one sequential client was
+    shown, None for an answer without one (degraded or failed).
+    A visit whose INCR Redis ran but whose answer never came (Redis or the web
+    pod stopping mid-request) is still counted: a gap between two counts
+    shown ("unseen"), which the answers without a count between them must
+    cover (a retried INCR would not be: "uncovered"). A lost increment is a
+    count the client was shown that Redis no longer has: the count going
+    back ("backwards"), or Redis ending below the last count shown."""
+    unseen = uncovered = backwards = 0
+    last, without_count = None, 0
+    for count in visits:
+        if count is None:
+            without_count += 1
+            continue
+        if last is not None:
+            backwards += count <= last
+            gap = max(0, count - last - 1)
+            unseen += gap
+            uncovered += max(0, gap - without_count)
+        last, without_count = count, 0
+    return backwards, unseen, uncovered
 
 
 def pod_ready(pod) -> bool:

@@ -13,10 +13,12 @@ import pytest
 
 from tests.cluster.kube import (
     client_pod,
+    count_gaps,
     kubectl,
     pod_ready,
     redis_count,
     restricted_pod,
+    service_url,
     wait_for_new_redis,
     wait_for_traffic,
     web_image,
@@ -186,12 +188,6 @@ def page_is_degraded(release, core) -> bool:
     return result.stdout.strip() == "503"
 
 
-def service_url(core, release) -> str:
-    # The Service's IP, not its name: a drain may move CoreDNS, and the client
-    # must measure the web pods, not name resolution.
-    return f"http://{core.read_namespaced_service(release.service, release.namespace).spec.cluster_ip}/"
-
-
 def test_draining_a_web_node_under_load_fails_no_request(release, core, api, image_values):
     from kubernetes import client
 
@@ -256,24 +252,7 @@ def test_draining_the_redis_node_degrades_then_loses_no_increment(release, core,
     result = traffic(timeout=300)
     counted = [v for v in result["visits"] if v is not None]
     degraded = sum(1 for v in result["visits"] if v is None)
-    # A visit whose INCR Redis ran but whose reply never came (Redis stopping
-    # mid-command) is answered degraded and still counted: a gap between two
-    # counts shown, which degraded answers between them must cover (a retried
-    # INCR would not be). A lost increment is a count the client was shown
-    # that Redis no longer has: the count going back, or Redis ending below
-    # the last count shown.
-    unseen = uncovered = backwards = 0
-    last, degraded_since = None, 0
-    for visits in result["visits"]:
-        if visits is None:
-            degraded_since += 1
-            continue
-        if last is not None:
-            backwards += visits <= last
-            gap = max(0, visits - last - 1)
-            unseen += gap
-            uncovered += max(0, gap - degraded_since)
-        last, degraded_since = visits, 0
+    backwards, unseen, uncovered = count_gaps(result["visits"])
     assert counted, "the client saw counts"
     final = redis_count(release)
     print(f"Redis node {redis_node} drained: {result['requests']} requests, statuses {result['statuses']}, "

@@ -1,0 +1,211 @@
+"""A worker lost under traffic: its kind node stopped (docker stop: no drain,
+no eviction, its kubelet gone with it) while an in-cluster client on another
+node visits the page. Once where a web pod runs alone, once where Redis runs.
+
+Prints what the client saw and how long the cluster took (the figures in
+docs/operations.md, "A lost node"); asserts what must hold whatever the
+timings: no 5xx, no counted visit lost, the service counting again, and the
+chart's nodeLossTolerationSeconds replacing the lost web pod on another node
+while its own node is still down."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.cluster.kube import (
+    client_pod,
+    count_gaps,
+    kubectl,
+    pod_ready,
+    redis_count,
+    service_url,
+    wait_for_traffic,
+    web_image,
+)
+from tests.support import run, wait_until
+
+pytestmark = pytest.mark.timeout(1200)
+
+# Short enough that a request to the lost pod fails soon and the client keeps
+# sampling; far above a healthy answer's time.
+REQUEST_TIMEOUT = "2"
+
+
+def start_node(node: str) -> float:
+    """Starts NODE's container again and waits until the node and the
+    kube-system pods on it are ready; returns the seconds it took."""
+    started = time.monotonic()
+    run("docker", "start", node, timeout=120)
+    kubectl("wait", "--for=condition=Ready", f"node/{node}", "--timeout=300s", timeout=330)
+    kubectl("-n", "kube-system", "wait", "--for=condition=Ready", "pod",
+            f"--field-selector=spec.nodeName={node}", "--timeout=300s", timeout=330)
+    return time.monotonic() - started
+
+
+@pytest.fixture
+def lose_node():
+    """Stops a node's container (returns the monotonic time it was told to);
+    every node stopped is started again after the test, failed or not, so
+    the tests after it find the whole cluster."""
+    stopped = []
+
+    def lose(node: str) -> float:
+        stopped.append(node)
+        at = time.monotonic()
+        run("docker", "stop", node, timeout=120)
+        return at
+
+    yield lose
+    for node in stopped:
+        if run("docker", "inspect", "-f", "{{.State.Running}}", node).stdout.strip() != "true":
+            start_node(node)
+
+
+def serving(api, namespace: str, service: str, ip: str) -> bool:
+    """Whether SERVICE's EndpointSlices still send to IP (ready or not yet
+    known to be unready)."""
+    from kubernetes import client
+
+    slices = client.DiscoveryV1Api(api).list_namespaced_endpoint_slice(
+        namespace, label_selector=f"kubernetes.io/service-name={service}").items
+    return any(ip in endpoint.addresses and endpoint.conditions.ready is not False
+               for piece in slices for endpoint in (piece.endpoints or []))
+
+
+def seconds_until(predicate, since: float, timeout: float, message: str) -> float:
+    wait_until(predicate, timeout=timeout, interval=0.5, message=message)
+    return time.monotonic() - since
+
+
+def placement(release, core) -> tuple[str, str, str]:
+    """(the node running Redis, the node running a web pod alone, the web pod
+    there): the release spreads its two web pods over the two workers."""
+    redis_node = release.redis_pod(core).spec.node_name
+    alone = [pod for pod in release.web_pods(core) if pod.spec.node_name != redis_node]
+    assert len(alone) == 1, (f"one web pod on the worker without Redis ({redis_node}): "
+                             f"{[(p.metadata.name, p.spec.node_name) for p in release.web_pods(core)]}")
+    return redis_node, alone[0].spec.node_name, alone[0].metadata.name
+
+
+def around_gaps(visits: list[int | None]) -> list[list[int | None]]:
+    """The answers around each jump of the count by more than one."""
+    counted = [(i, v) for i, v in enumerate(visits) if v is not None]
+    return [visits[max(0, i - 8):j + 3] for (i, a), (j, b) in zip(counted, counted[1:], strict=False) if b - a > 1]
+
+
+def summary(result: dict, lost_at: float) -> str:
+    failed = result["failed_at"]
+    window = (f", failures from {failed[0] - lost_at:.1f}s to {failed[-1] - lost_at:.1f}s after the stop"
+              if failed else "")
+    return f"{result['requests']} requests, statuses {result['statuses']}{window} (errors: {result['errors'][:3]})"
+
+
+def test_a_lost_web_node_fails_requests_until_the_service_drops_it_then_none(
+        release, core, api, image_values, lose_node):
+    release.install()
+    redis_node, lost_node, lost_pod = placement(release, core)
+    lost_ip = core.read_namespaced_pod(lost_pod, release.namespace).status.pod_ip
+    traffic = client_pod(core, release.namespace, web_image(image_values), "lost-web-client",
+                         service_url(core, release), node=redis_node, SECONDS_=900, PAUSE=0.05,
+                         TIMEOUT=REQUEST_TIMEOUT)
+    traffic.wait_running()
+    start = wait_for_traffic(release)
+
+    lost_at = lose_node(lost_node)
+    stop_took = time.monotonic() - lost_at
+    dropped = seconds_until(lambda: not serving(api, release.namespace, release.service, lost_ip), lost_at,
+                            timeout=300, message=f"the Service to stop sending to {lost_pod}")
+
+    def replaced():
+        ready = [pod for pod in release.web_pods(core) if pod.metadata.name != lost_pod and pod_ready(pod)]
+        return len(ready) == 2 and ready
+
+    replaced_after = seconds_until(replaced, lost_at, timeout=300,
+                                   message=f"a ready replacement of {lost_pod} while {lost_node} is down")
+    # The default spread is ScheduleAnyway: the lost node still counts as a
+    # domain, and DoNotSchedule would leave the replacement pending.
+    assert {pod.spec.node_name for pod in replaced()} == {redis_node}, "the replacement runs on the other worker"
+    # Served by the remaining pods alone for a while: nothing fails any more.
+    after_replacement = time.monotonic()
+    wait_for_traffic(release, visits=200, timeout=120)
+    traffic.stop()
+    result = traffic(timeout=120)
+    back_after = start_node(lost_node)
+
+    visits = result["visits"]
+    backwards, unseen, uncovered = count_gaps(visits)
+    final = redis_count(release)
+    counted = [v for v in visits if v is not None]
+    # A request already in flight then may still fail: the one after it must not.
+    late_failures = [t for t in result["failed_at"] if t > after_replacement + float(REQUEST_TIMEOUT)]
+    print(f"web node {lost_node} lost: docker stop took {stop_took:.1f}s; {summary(result, lost_at)}; "
+          f"the Service stopped sending to the lost pod after {dropped:.1f}s; a replacement was ready after "
+          f"{replaced_after:.1f}s; the node was back in {back_after:.1f}s; increments lost "
+          f"{backwards + max(0, counted[-1] - final)}, counted but unanswered {unseen} ({uncovered} not covered "
+          f"by an answer without a count: {around_gaps(visits) if uncovered else []})")
+    assert not [s for s in result["statuses"] if s.startswith("5")], result["statuses"]
+    assert result["failed_at"], "requests sent to the lost pod failed until the Service dropped it"
+    assert not late_failures, f"no request failed once the replacement served: {late_failures}"
+    assert counted[-1] > start + 200, "the count went on"
+    # Counted but unanswered visits are reported, not refused: a lost node
+    # has been seen (once in three runs) to leave one jump that no failed or
+    # degraded answer covers; an increment lost is the count going back.
+    assert backwards == 0, f"the count never went back: {around_gaps(visits)}"
+    assert final >= counted[-1], "every count shown is in Redis"
+
+
+def test_a_lost_redis_node_degrades_until_it_returns_and_loses_no_increment(
+        release, core, api, image_values, lose_node):
+    release.install()
+    redis_node, other_node, _ = placement(release, core)
+    lost_web = [pod for pod in release.web_pods(core) if pod.spec.node_name == redis_node]
+    redis_ip = release.redis_pod(core).status.pod_ip
+    traffic = client_pod(core, release.namespace, web_image(image_values), "lost-redis-client",
+                         service_url(core, release), node=other_node, SECONDS_=900, PAUSE=0.05,
+                         TIMEOUT=REQUEST_TIMEOUT)
+    traffic.wait_running()
+    start = wait_for_traffic(release)
+    redis_uid = release.redis_pod(core).metadata.uid
+
+    lost_at = lose_node(redis_node)
+    redis_service = f"{release.fullname}-redis"
+    dropped = seconds_until(lambda: not serving(api, release.namespace, redis_service, redis_ip), lost_at,
+                            timeout=300, message="the Redis Service to stop sending to the lost Redis")
+    web_dropped = seconds_until(
+        lambda: not any(serving(api, release.namespace, release.service, pod.status.pod_ip) for pod in lost_web),
+        lost_at, timeout=300, message="the web Service to stop sending to the lost node's web pod")
+    # Redis's volume is local to its node: nothing can replace it elsewhere.
+    assert release.redis_pod(core).metadata.uid == redis_uid
+    back_after = start_node(redis_node)
+    redis_back = seconds_until(lambda: pod_ready(release.redis_pod(core)), lost_at, timeout=300,
+                               message="Redis ready again on its node")
+    wait_for_traffic(release, visits=100, timeout=120)
+    traffic.stop()
+    result = traffic(timeout=120)
+
+    visits = result["visits"]
+    backwards, unseen, uncovered = count_gaps(visits)
+    final = redis_count(release)
+    counted = [v for v in visits if v is not None]
+    degraded = result["degraded_window"]
+    window = f"from {degraded[0] - lost_at:.1f}s to {degraded[1] - lost_at:.1f}s" if degraded else "never"
+    print(f"Redis node {redis_node} lost: {summary(result, lost_at)}; page degraded {window} after the stop; "
+          f"the Redis Service "
+          f"stopped sending to it after {dropped:.1f}s, the web Service to the node's web pod after "
+          f"{web_dropped:.1f}s; the node was back in {back_after:.1f}s and Redis ready {redis_back:.1f}s "
+          f"after the stop; increments lost {backwards + max(0, counted[-1] - final)}, "
+          f"counted but unanswered {unseen} ({uncovered} not covered by an answer without a count: "
+          f"{around_gaps(visits) if uncovered else []})")
+    assert not [s for s in result["statuses"] if s.startswith("5")], result["statuses"]
+    assert degraded, "the page answered degraded while Redis was away"
+    assert release.redis_pod(core).metadata.uid == redis_uid, "the same Redis pod, on its own volume"
+    last_without_count = max(i for i, v in enumerate(visits) if v is None)
+    assert any(v is not None for v in visits[last_without_count + 1:]), "counting again once Redis was back"
+    assert counted[-1] > start + 100, "the count went on from where it was"
+    # Counted but unanswered visits are reported, not refused: a lost node
+    # has been seen (once in three runs) to leave one jump that no failed or
+    # degraded answer covers; an increment lost is the count going back.
+    assert backwards == 0, f"the count never went back: {around_gaps(visits)}"
+    assert final >= counted[-1], "every count shown is in Redis"
