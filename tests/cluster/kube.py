@@ -91,12 +91,13 @@ def port_forward(namespace: str, target: str, remote_port: int):
 # A client that runs inside the cluster, in the web image (it has Python):
 # it requests URL COUNT times, or for at most SECONDS until told to stop
 # (SIGTERM: the request in flight completes), each request given TIMEOUT
-# seconds, and prints one JSON summary. Its times are time.monotonic(): the
-# nodes are containers on the test's own kernel, so the test's clock too.
+# seconds, and prints one JSON summary; each failure is [sent, ended, what
+# went wrong]. Its times are time.monotonic(): the nodes are containers on
+# the test's own kernel, so the test's clock too.
 CLIENT_SCRIPT = r"""
 import json, os, re, signal, sys, time, urllib.request, urllib.error
 url = os.environ["URL"]; seconds = float(os.environ.get("SECONDS_", "0")); count = int(os.environ.get("COUNT", "0"))
-statuses, hosts, visits, errors, degraded_at, failed_at = {}, {}, [], [], [], []
+statuses, hosts, visits, errors, degraded_at, failures = {}, {}, [], [], [], []
 timeout = float(os.environ.get("TIMEOUT", "5"))
 stopping = []
 signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
@@ -104,24 +105,25 @@ deadline = time.monotonic() + seconds
 n = 0
 while (count and n < count) or (seconds and time.monotonic() < deadline and not stopping):
     n += 1
+    sent, error = time.monotonic(), None
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             status, body = response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        status, body = error.code, ""
-    except Exception as error:
-        errors.append(repr(error)[:200]); status, body = 0, ""
+    except urllib.error.HTTPError as answer:
+        status, body, error = answer.code, "", f"HTTP {answer.code}"
+    except Exception as exception:
+        error = repr(exception)[:200]; errors.append(error); status, body = 0, ""
     statuses[str(status)] = statuses.get(str(status), 0) + 1
     host = re.search(r"<b>Hostname:</b> ([^<]+)<br/>", body)
     if host: hosts[host.group(1)] = hosts.get(host.group(1), 0) + 1
     found = re.search(r"<b>Visits:</b> (\d+)", body)
     visits.append(int(found.group(1)) if found else None)
     if status == 200 and not found: degraded_at.append(time.monotonic())
-    if status != 200: failed_at.append(time.monotonic())
+    if status != 200: failures.append([sent, time.monotonic(), error])
     if seconds: time.sleep(float(os.environ.get("PAUSE", "0.01")))
 print("RESULT " + json.dumps({"requests": n, "statuses": statuses, "hosts": hosts, "visits": visits,
     "errors": errors[:10], "degraded_seconds": (degraded_at[-1] - degraded_at[0]) if degraded_at else 0,
-    "degraded_window": [degraded_at[0], degraded_at[-1]] if degraded_at else None, "failed_at": failed_at[:1000],
+    "degraded_window": [degraded_at[0], degraded_at[-1]] if degraded_at else None, "failures": failures[:1000],
     "stopped": bool(stopping)}))
 """
 
