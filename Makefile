@@ -36,7 +36,7 @@ CONTEXT := kind-$(CLUSTER_NAME)
 ##@ Run
 
 .PHONY: up
-up: cluster $(HELM) ## Cluster, image, chart: deploy to kind and print how to browse
+up: venv engine $(KIND) $(KUBECTL) $(HELM) ## Cluster, image, chart: deploy to kind and print how to browse
 	@hack/up.sh
 
 .PHONY: browse

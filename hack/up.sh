@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # `make up`: the kind cluster, the image, the chart, and the URL to browse.
-# On the cluster make cluster made: builds the image (tagged by content, so an
-# unchanged app is not rebuilt and a changed one rolls only the web pods),
-# loads it and Redis into the cluster, then `helm upgrade --install --wait`.
+# Creates or reuses the cluster while it builds the image (tagged by content,
+# so an unchanged app is not rebuilt and a changed one rolls only the web
+# pods) and resolves Redis: neither needs the other. Then loads both into the
+# cluster and runs `helm upgrade --install --wait`.
 # usage: hack/up.sh
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 context="kind-$CLUSTER_NAME"
 
+"$root/hack/image.sh" >/dev/null && image_for redis >/dev/null &
+images_job=$!
+# On a failed cluster the build still finishes, cached for the next try.
+"$root/hack/cluster.sh" up || { wait "$images_job" || true; exit 1; }
+wait "$images_job" || die "the images for the cluster could not be made (above)"
+# Both present now: this only loads them and prints their values.
 images=$("$root/hack/cluster-images.sh")
 values=()
 for value in $images; do values+=(--set "$value"); done

@@ -395,7 +395,7 @@ RUNNERS: dict[str, Callable[[Reader, str], None]] = {
     r"make compose-down": compose_down,
     r"kind get clusters": kind_clusters,
     rf"kubectl config get-contexts {CONTEXT}": contexts,
-    rf"docker exec {PINNED['CLUSTER_NAME']}-control-plane crictl images": node_images,
+    rf"docker exec {PINNED['CLUSTER_NAME']}-worker crictl images": node_images,
     rf"kubectl --context {CONTEXT} -n {NAMESPACE} delete statefulset {RELEASE}-redis --cascade=orphan":
         orphan_statefulset,
     r"make (standins|node-image)": resolve_images,
