@@ -159,7 +159,7 @@ def test_a_lost_web_pod_is_replaced_on_the_other_worker_and_no_increment_is_lost
     replacement = next(pod.metadata.name for pod in ready if pod.metadata.name not in pods_before)
     # Then served by the two pods ready now, long enough that the last
     # RECOVERED answers were all sent well after the replacement came in.
-    replaced_at = time.monotonic()
+    replaced_at = lost_at + replaced_after
     wait_for_traffic(release, visits=300, timeout=120)
     traffic.stop()
     result = traffic(timeout=120)
