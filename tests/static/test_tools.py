@@ -93,7 +93,7 @@ def prerequisite_tools(target: str) -> set[str]:
 
 
 @pytest.mark.parametrize("target, tools", [
-    ("up", {"helm"}),  # and cluster's
+    ("up", {"kind", "kubectl", "helm"}),
     ("cluster", {"kind", "kubectl"}),
     ("browse", {"kubectl"}),
     ("down", {"kind"}),
