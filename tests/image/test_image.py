@@ -40,6 +40,35 @@ def test_the_image_runs_the_python_of_the_pinned_debian(image):
     assert version.startswith(f"Python {DEBIAN_PYTHON[suite]}."), version
 
 
+# Every Python file the server imports, and whether the image has its bytecode
+# as Python checks it: this interpreter's magic number, the source's mtime and size.
+PRECOMPILED = """
+import importlib.util, json, os, sys
+import gunicorn.app.wsgiapp, app
+def compiled(source):
+    cache = importlib.util.cache_from_source(source)
+    if not os.path.exists(cache):
+        return False
+    with open(cache, "rb") as file:
+        header = file.read(16)
+    stat = os.stat(source)
+    return (header[:4] == importlib.util.MAGIC_NUMBER
+            and int.from_bytes(header[8:12], "little") == int(stat.st_mtime) & 0xFFFFFFFF
+            and int.from_bytes(header[12:16], "little") == stat.st_size & 0xFFFFFFFF)
+sources = {m.__file__ for m in list(sys.modules.values()) if (getattr(m, "__file__", None) or "").endswith(".py")}
+print(json.dumps({source: compiled(source) for source in sources}))
+"""
+
+
+def test_every_module_the_server_imports_comes_compiled(image):
+    """The root is read-only and nothing compiles at start: the image carries
+    the bytecode of the standard library, the packages and the app."""
+    found = json.loads(docker("run", "--rm", "--entrypoint", "python", image, "-c", PRECOMPILED).stdout)
+    assert any(path.startswith("/usr/lib/python3") for path in found)
+    assert any(path.startswith("/srv/app/app/") for path in found)
+    assert [path for path, compiled in found.items() if not compiled] == []
+
+
 def test_metadata(image):
     config = docker("image", "inspect", "-f", "{{json .Config}}", image).stdout
     import json
