@@ -53,16 +53,17 @@ registry_unreachable() { # DOCKER_MESSAGE
   grep -qiE 'no such host|server misbehaving|connection refused|connection reset|no route to host|network is unreachable|i/o timeout|Client\.Timeout|TLS handshake|tls: |x509: ' <<<"$1"
 }
 
-# Prints the image to run for KIND (base, redis, node or registry) on PLATFORM (the
-# host's by default; the release builds the base for others): the public one
-# of versions.env where it is here for that platform or can be pulled. Only
+# Prints the image to run for KIND (base, redis, node or registry) on this
+# host's platform: the public one of versions.env where it is here for that
+# platform or can be pulled. Only
 # where no registry can be reached, or with AIRGAP=1, the air-gapped path
 # builds a local stand-in and says so in one line: this is the one place the
 # two paths meet. Any other pull failure ("manifest unknown", "unauthorized",
 # "too many requests") stops the script with docker's message; AIRGAP=0
 # forbids the stand-in, so an unreachable registry stops it too.
-image_for() { # base|redis|node|registry [PLATFORM]
-  local kind=$1 platform=${2:-linux/$(host_arch)} image message
+image_for() { # base|redis|node|registry
+  local kind=$1 platform image message
+  platform=linux/$(host_arch)
   case $kind in
     base) image=$BASE_IMAGE ;;
     redis) image=$REDIS_IMAGE ;;
@@ -71,7 +72,7 @@ image_for() { # base|redis|node|registry [PLATFORM]
     *) die "image_for: no image kind '$kind' (base, redis, node or registry)" ;;
   esac
   case "${AIRGAP:-}" in
-    1) PLATFORM=$platform "$root/hack/airgap/standin.sh" "$kind" "AIRGAP=1" | tail -n 1; return ;;
+    1) "$root/hack/airgap/standin.sh" "$kind" "AIRGAP=1" | tail -n 1; return ;;
     0 | "") ;;
     *) die "AIRGAP must be 1 (build stand-ins), 0 (never) or unset (decide), not '$AIRGAP'" ;;
   esac
@@ -85,7 +86,7 @@ image_for() { # base|redis|node|registry [PLATFORM]
     message=$(grep -v '^$' <<<"$message" | tail -n 1)
     registry_unreachable "$message" || die "cannot pull $image: $message"
     [ "${AIRGAP:-}" != 0 ] || die "cannot pull $image and AIRGAP=0 forbids a local stand-in: $message"
-    PLATFORM=$platform "$root/hack/airgap/standin.sh" "$kind" "no registry reachable ($message)" | tail -n 1
+    "$root/hack/airgap/standin.sh" "$kind" "no registry reachable ($message)" | tail -n 1
     return
   fi
   echo "$image"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make release`: the one way a version of friendlyhello is published, the
 # same here and in .github/workflows/release.yaml. For VERSION, to REGISTRY:
-#   - the image for each of PLATFORMS, built (another platform than the
-#     host's under emulation), pushed by digest and joined in one image index
+#   - the image for each of PLATFORMS, built on the host's own base (the
+#     Dockerfile assembles another platform's image without running it),
+#     pushed by digest and joined in one image index
 #     REGISTRY/friendlyhello:VERSION;
 #   - an SPDX SBOM of each platform's image (syft), attached to it as a signed
 #     attestation (cosign attest);
@@ -107,12 +108,11 @@ ca=${BUILD_CA_BUNDLE:-${SSL_CERT_FILE:-}}
 [ -n "$ca" ] && [ -f "$ca" ] && build_args+=(--secret "id=ca,src=$ca")
 
 manifests=()
+base=$(image_for base)
 for platform in ${platforms//,/ }; do
   arch=${platform#linux/}
-  "$root/hack/host/binfmt.sh" "$platform"
-  base=$(image_for base "$platform")
   local_ref="$IMAGE_REPOSITORY:$version-release-$arch"
-  log "$platform: building on $base$([ "$arch" = "$(host_arch)" ] || echo ' (under emulation)')"
+  log "$platform: building on $base"
   start=$SECONDS
   docker_build --progress=plain --platform "$platform" --build-arg "BASE_IMAGE=$base" "${build_args[@]}" \
     --tag "$local_ref" . >"$work/build-$arch.log" 2>&1 \

@@ -8,13 +8,6 @@ source "$root/hack/airgap/standins.env"
 # Where the local kind node image's build keeps its results between runs and clones.
 NODE_CACHE=${NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/friendlyhello/kind-node}
 
-# The base stand-in's name for PLATFORM: STANDIN_BASE_IMAGE for this host's,
-# with the architecture after it for another's.
-standin_base_image() { # PLATFORM
-  local arch=${1#linux/}
-  if [ "$arch" = "$(host_arch)" ]; then echo "$STANDIN_BASE_IMAGE"; else echo "$STANDIN_BASE_IMAGE-$arch"; fi
-}
-
 # The Debian mirror this host's apt already uses, so nothing here names one.
 debian_mirror() {
   local uri

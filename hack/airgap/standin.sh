@@ -2,8 +2,7 @@
 # The air-gapped path's entry, called by image_for (hack/lib.sh) alone: says in
 # one line why a local stand-in replaces the public image and what its first
 # build costs, builds it (or finds it built) and prints its reference.
-# PLATFORM (base only) names another platform than this host's.
-# usage: [PLATFORM=linux/arm64] hack/airgap/standin.sh base|redis|node|registry REASON
+# usage: hack/airgap/standin.sh base|redis|node|registry REASON
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 [ $# -eq 2 ] || { echo "usage: hack/airgap/standin.sh base|redis|node|registry REASON" >&2; exit 2; }
@@ -15,7 +14,5 @@ case $1 in
   registry) public=$LOCAL_REGISTRY_IMAGE script=registry-image.sh ;;
   *) die "no stand-in for '$1' (base, redis, node or registry)" ;;
 esac
-[ "$1" = base ] || [ "${PLATFORM:-linux/$(host_arch)}" = "linux/$(host_arch)" ] \
-  || die "only the base has stand-ins for other platforms than this host's, not $1"
-log "$public${PLATFORM:+ ($PLATFORM)}: $2: using a local stand-in from hack/airgap/$script (cached after its first build, whose cost docs/airgap.md gives)"
+log "$public: $2: using a local stand-in from hack/airgap/$script (cached after its first build, whose cost docs/airgap.md gives)"
 "$root/hack/airgap/$script" | tail -n 1
