@@ -170,11 +170,15 @@ prepared-tools:
 deps: ## Install the Debian packages the tests and the benchmark use (apt-get, as root or with sudo)
 	@hack/system-deps.sh
 
-# The virtualenv is rebuilt whenever a lock file changes.
+# The virtualenv is rebuilt whenever a lock file changes. The lock is the
+# whole set (pip check proves it), so pip resolves nothing; and modules
+# compile when first imported, not all of them (the Kubernetes clients are
+# most of the tree) before `make up` can start.
 $(VENV)/.installed: requirements.lock requirements-test.lock
 	@echo "venv: installing the pinned Python dependencies into $(VENV)"
 	@test -x $(PYTHON) || python3 -m venv $(VENV)
-	@$(PYTHON) -m pip install --quiet --require-hashes -r requirements-test.lock
+	@$(PYTHON) -m pip install --quiet --no-deps --no-compile --require-hashes -r requirements-test.lock
+	@broken=$$($(PYTHON) -m pip check) || { echo "venv: $$broken" >&2; exit 1; }
 	@touch $@
 
 .PHONY: venv
