@@ -11,9 +11,11 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$root"
 
-inputs=(Dockerfile .dockerignore requirements.lock gunicorn.conf.py hack/image-rootfs.sh)
-mapfile -t app_files < <(git ls-files -co --exclude-standard app | grep -v __pycache__ | sort)
-content=$( (echo "BASE_IMAGE=$BASE_IMAGE"; cat "${inputs[@]}" "${app_files[@]}") | sha256sum | cut -c1-12)
+# The build's context is what .dockerignore lets in (it lists what to keep):
+# those files, the Dockerfile and .dockerignore make the tag.
+mapfile -t kept < <(sed -n 's/^!//p' .dockerignore)
+mapfile -t context < <(git ls-files -co --exclude-standard -- "${kept[@]}" | grep -v __pycache__ | sort)
+content=$( (echo "BASE_IMAGE=$BASE_IMAGE"; cat Dockerfile .dockerignore "${context[@]}") | sha256sum | cut -c1-12)
 ref="$IMAGE_REPOSITORY:$(app_version)-$content"
 
 if image_exists "$ref"; then
