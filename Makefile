@@ -45,9 +45,64 @@ browse: $(KUBECTL) ## Port-forward the web Service to http://localhost:8080 (BRO
 	$(LOCALBIN)/kubectl --context $(CONTEXT) -n $(RELEASE_NAMESPACE) port-forward service/$(RELEASE_NAME) $(BROWSE_PORT):80
 
 .PHONY: down
-down: $(KIND) ## Delete the kind cluster (the release and its volume with it) and its registry
+down: $(KIND) $(KUBECTL) ## Delete the kind cluster (the release and its volume with it) and its registry
 	@hack/registry.sh delete
 	@hack/cluster.sh delete
+
+##@ Test
+
+# `make test` is these suites in this order, each a folder of tests/;
+# .github/workflows/ci.yaml runs each as a job (tests/static/test_workflow.py
+# checks both lists agree).
+TEST_SUITES := test-unit test-static test-image test-cluster
+
+.PHONY: test
+test: prepare $(TEST_SUITES) ## Run every test (what CI runs): unit, static, image, cluster
+
+.PHONY: test-unit
+test-unit: venv deps $(VEGETA) ## The app, gunicorn and the benchmark against a real redis-server
+	$(PYTEST) tests/unit
+
+.PHONY: test-static
+test-static: venv deps $(TOOLS) ## No cluster, no Docker: chart, schema, policies, lint, pins, every tool, workflows
+	$(PYTEST) tests/static
+
+.PHONY: test-image
+test-image: venv engine $(COMPOSE) ## The image and compose.yaml on Docker
+	$(PYTEST) tests/image
+
+.PHONY: test-cluster
+test-cluster: venv cluster $(HELM) $(HELM3) $(CT) $(SKAFFOLD) $(COMPOSE) $(DISTRIBUTION) $(COSIGN) $(CRANE) $(SYFT) ## The chart on the kind cluster: smoke, reliability, network, registry, release, docs
+	$(PYTEST) --durations=30 tests/cluster
+
+.PHONY: lint
+lint: venv deps $(HELM) $(HELM3) $(CT) $(ACTIONLINT) $(CHECKOV) $(KUBE_SCORE) ## ruff, shellcheck, helm lint --strict, ct lint, checkov, kube-score, schema validation, actionlint, generated files in sync
+	$(PYTEST) tests/static/test_ruff.py tests/static/test_lint.py tests/static/test_checkov.py tests/static/test_kube_score.py \
+	  tests/static/test_validate.py tests/static/test_generated.py tests/static/test_workflow.py
+
+.PHONY: bench
+bench: venv deps $(VEGETA) ## Benchmark the service against the seed app and a bare-WSGI floor
+	$(PYTHON) bench/run.py $(BENCH_ARGS)
+
+# On a new machine most of `make test` is Go builds (the tools, the kind node)
+# and downloads. Side by side, the downloads, Debian bootstraps and image
+# builds overlap with the compiling instead of adding to it
+# (docs/development.md has the figures).
+# kubectl waits for the first target that runs it: where the kind node is
+# built here, that build compiles the same packages, and Go's cache then makes
+# kubectl a link instead of a second compile beside the first.
+# hack/tools.sh builds one tool at a time (it holds a lock), so the tools are
+# one job here: side by side, each would hold one of make's slots waiting for
+# the lock, and the node image would wait for their slots.
+PREPARED_TOOLS := $(filter-out $(KUBECTL),$(TOOLS))
+.PHONY: prepare
+prepare: ## Install and build, side by side, everything make test needs
+	@$(MAKE) -j4 venv deps engine node-image image redis-image prepared-tools
+
+# Without the outer make's flags, so it runs alone, one tool after another.
+.PHONY: prepared-tools
+prepared-tools:
+	@MAKEFLAGS=s $(MAKE) $(PREPARED_TOOLS)
 
 ##@ Operate
 
@@ -108,61 +163,6 @@ release: venv engine $(HELM) $(COSIGN) $(CRANE) $(SYFT) ## Push the signed multi
 .PHONY: registry
 registry: cluster ## Run the kind cluster's registry on localhost:5001 (LOCAL_REGISTRY_PORT), as kind documents it
 	@hack/registry.sh up
-
-##@ Test
-
-# `make test` is these suites in this order, each a folder of tests/;
-# .github/workflows/ci.yaml runs each as a job (tests/static/test_workflow.py
-# checks both lists agree).
-TEST_SUITES := test-unit test-static test-image test-cluster
-
-.PHONY: test
-test: prepare $(TEST_SUITES) ## Run every test (what CI runs): unit, static, image, cluster
-
-.PHONY: test-unit
-test-unit: venv deps $(VEGETA) ## The app, gunicorn and the benchmark against a real redis-server
-	$(PYTEST) tests/unit
-
-.PHONY: test-static
-test-static: venv deps $(TOOLS) ## No cluster, no Docker: chart, schema, policies, lint, pins, every tool, workflows
-	$(PYTEST) tests/static
-
-.PHONY: test-image
-test-image: venv engine $(COMPOSE) ## The image and compose.yaml on Docker
-	$(PYTEST) tests/image
-
-.PHONY: test-cluster
-test-cluster: venv cluster $(HELM) $(HELM3) $(CT) $(SKAFFOLD) $(COMPOSE) $(DISTRIBUTION) $(COSIGN) $(CRANE) $(SYFT) ## The chart on the kind cluster: smoke, reliability, network, registry, release, docs
-	$(PYTEST) --durations=30 tests/cluster
-
-.PHONY: lint
-lint: venv deps $(HELM) $(HELM3) $(CT) $(ACTIONLINT) $(CHECKOV) $(KUBE_SCORE) ## ruff, shellcheck, helm lint --strict, ct lint, checkov, kube-score, schema validation, actionlint, generated files in sync
-	$(PYTEST) tests/static/test_ruff.py tests/static/test_lint.py tests/static/test_checkov.py tests/static/test_kube_score.py \
-	  tests/static/test_validate.py tests/static/test_generated.py tests/static/test_workflow.py
-
-.PHONY: bench
-bench: venv deps $(VEGETA) ## Benchmark the service against the seed app and a bare-WSGI floor
-	$(PYTHON) bench/run.py $(BENCH_ARGS)
-
-# On a new machine most of `make test` is Go builds (the tools, the kind node)
-# and downloads. Side by side, the downloads, Debian bootstraps and image
-# builds overlap with the compiling instead of adding to it
-# (docs/development.md has the figures).
-# kubectl waits for the first target that runs it: where the kind node is
-# built here, that build compiles the same packages, and Go's cache then makes
-# kubectl a link instead of a second compile beside the first.
-# hack/tools.sh builds one tool at a time (it holds a lock), so the tools are
-# one job here: side by side, each would hold one of make's slots waiting for
-# the lock, and the node image would wait for their slots.
-PREPARED_TOOLS := $(filter-out $(KUBECTL),$(TOOLS))
-.PHONY: prepare
-prepare: ## Install and build, side by side, everything make test needs
-	@$(MAKE) -j4 venv deps engine node-image image redis-image prepared-tools
-
-# Without the outer make's flags, so it runs alone, one tool after another.
-.PHONY: prepared-tools
-prepared-tools:
-	@MAKEFLAGS=s $(MAKE) $(PREPARED_TOOLS)
 
 ##@ Dependencies
 

@@ -96,7 +96,7 @@ def prerequisite_tools(target: str) -> set[str]:
     ("up", {"kind", "kubectl", "helm"}),
     ("cluster", {"kind", "kubectl"}),
     ("browse", {"kubectl"}),
-    ("down", {"kind"}),
+    ("down", {"kind", "kubectl"}),
     ("dev", {"skaffold", "helm3"}),
     ("manifests", {"helm"}),
     ("compose-up", {"docker-compose"}),
