@@ -72,7 +72,7 @@ test-image: venv engine $(COMPOSE) ## The image and compose.yaml on Docker
 	$(PYTEST) tests/image
 
 .PHONY: test-cluster
-test-cluster: venv cluster $(HELM) $(HELM3) $(CT) $(SKAFFOLD) $(COMPOSE) $(DISTRIBUTION) $(COSIGN) $(CRANE) $(SYFT) ## The chart on the kind cluster: smoke, reliability, network, registry, release, docs
+test-cluster: venv cluster addon-images $(HELM) $(HELM3) $(CT) $(SKAFFOLD) $(COMPOSE) $(DISTRIBUTION) $(COSIGN) $(CRANE) $(SYFT) ## The chart on the kind cluster: smoke, reliability, network, alerts, autoscaling, registry, release, docs
 	$(PYTEST) --durations=30 tests/cluster
 
 .PHONY: lint
@@ -84,8 +84,8 @@ lint: venv deps $(HELM) $(HELM3) $(CT) $(ACTIONLINT) $(CHECKOV) $(KUBE_SCORE) ##
 bench: venv deps $(VEGETA) ## Benchmark the service against the seed app and a bare-WSGI floor
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
-# On a new machine most of `make test` is Go builds (the tools, the kind node)
-# and downloads. Side by side, the downloads, Debian bootstraps and image
+# On a new machine most of `make test` is Go builds (the tools, the kind node,
+# the cluster add-ons' stand-ins) and downloads. Side by side, the downloads, Debian bootstraps and image
 # builds overlap with the compiling instead of adding to it
 # (docs/development.md has the figures).
 # kubectl waits for the first target that runs it: where the kind node is
@@ -97,7 +97,7 @@ bench: venv deps $(VEGETA) ## Benchmark the service against the seed app and a b
 PREPARED_TOOLS := $(filter-out $(KUBECTL),$(TOOLS))
 .PHONY: prepare
 prepare: ## Install and build, side by side, everything make test needs
-	@$(MAKE) -j4 venv deps engine node-image image redis-image prepared-tools
+	@$(MAKE) -j4 venv deps engine node-image image redis-image prepared-tools addon-images
 
 # Without the outer make's flags, so it runs alone, one tool after another.
 .PHONY: prepared-tools
@@ -115,6 +115,14 @@ backup: $(KUBECTL) ## Snapshot the release's Redis into FILE (an RDB file): make
 restore: $(KUBECTL) ## Restore the snapshot FILE into the release's Redis, checked before anything changes
 	@test -n "$(FILE)" || { echo "usage: make restore FILE=path [RELEASE_NAME= RELEASE_NAMESPACE= KUBE_CONTEXT=]" >&2; exit 2; }
 	@hack/redis-snapshot.sh restore "$(FILE)"
+
+.PHONY: monitoring
+monitoring: cluster ## Prometheus Operator and a Prometheus on the kind cluster, for ServiceMonitors and alerts labelled MONITORING_SELECTOR
+	@hack/monitoring.sh up
+
+.PHONY: metrics-server
+metrics-server: cluster ## metrics-server on the kind cluster: kubectl top, and the CPU the autoscaler scales on
+	@hack/metrics-server.sh up
 
 ##@ Develop
 
@@ -207,6 +215,13 @@ cluster: venv engine $(KIND) $(KUBECTL) ## Create or reuse the kind cluster
 redis-image: engine ## Pull Redis (a local stand-in where no registry answers) and print it
 	@hack/resolve-image.sh redis
 
+# Prometheus last: where it is built, promtool's build (a tool) has compiled
+# most of its packages by then.
+ADDONS := prometheus-operator prometheus-config-reloader metrics-server prometheus
+.PHONY: addon-images
+addon-images: engine ## Pull the images of the cluster's add-ons (make monitoring, make metrics-server), or build stand-ins
+	@for kind in $(ADDONS); do hack/resolve-image.sh $$kind >/dev/null; done
+
 ##@ Air-gapped
 
 .PHONY: node-image
@@ -214,8 +229,8 @@ node-image: engine ## The kind node image: pulled, or built where no registry an
 	@hack/resolve-image.sh node >/dev/null
 
 .PHONY: standins
-standins: engine ## Build every local stand-in now (base, Redis, kind node), for a machine going offline
-	@for kind in base redis node; do AIRGAP=1 hack/resolve-image.sh $$kind; done
+standins: engine ## Build every local stand-in now (base, Redis, kind node, the cluster's add-ons), for a machine going offline
+	@for kind in base redis node registry $(ADDONS); do AIRGAP=1 hack/resolve-image.sh $$kind; done
 
 ##@ General
 

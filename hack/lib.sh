@@ -53,7 +53,25 @@ registry_unreachable() { # DOCKER_MESSAGE
   grep -qiE 'no such host|server misbehaving|connection refused|connection reset|no route to host|network is unreachable|i/o timeout|Client\.Timeout|TLS handshake|tls: |x509: ' <<<"$1"
 }
 
-# Prints the image to run for KIND (base, redis, node or registry) on this
+# What image_for knows: the public images of versions.env, each with a local
+# stand-in under hack/airgap/.
+IMAGE_KINDS="base|redis|node|registry|prometheus|prometheus-operator|prometheus-config-reloader|metrics-server"
+
+public_image() { # KIND
+  case $1 in
+    base) echo "$BASE_IMAGE" ;;
+    redis) echo "$REDIS_IMAGE" ;;
+    node) echo "$KIND_NODE_IMAGE" ;;
+    registry) echo "$LOCAL_REGISTRY_IMAGE" ;;
+    prometheus) echo "$PROMETHEUS_REPOSITORY:$PROMETHEUS_VERSION" ;;
+    prometheus-operator) echo "$PROMETHEUS_OPERATOR_REPOSITORY:$PROMETHEUS_OPERATOR_VERSION" ;;
+    prometheus-config-reloader) echo "$PROMETHEUS_CONFIG_RELOADER_REPOSITORY:$PROMETHEUS_OPERATOR_VERSION" ;;
+    metrics-server) echo "$METRICS_SERVER_REPOSITORY:$METRICS_SERVER_VERSION" ;;
+    *) die "no image kind '$1' ($IMAGE_KINDS)" ;;
+  esac
+}
+
+# Prints the image to run for KIND (one of IMAGE_KINDS) on this
 # host's platform: the public one of versions.env where it is here for that
 # platform or can be pulled. Only
 # where no registry can be reached, or with AIRGAP=1, the air-gapped path
@@ -61,16 +79,10 @@ registry_unreachable() { # DOCKER_MESSAGE
 # two paths meet. Any other pull failure ("manifest unknown", "unauthorized",
 # "too many requests") stops the script with docker's message; AIRGAP=0
 # forbids the stand-in, so an unreachable registry stops it too.
-image_for() { # base|redis|node|registry
+image_for() { # KIND
   local kind=$1 platform image message
   platform=linux/$(host_arch)
-  case $kind in
-    base) image=$BASE_IMAGE ;;
-    redis) image=$REDIS_IMAGE ;;
-    node) image=$KIND_NODE_IMAGE ;;
-    registry) image=$LOCAL_REGISTRY_IMAGE ;;
-    *) die "image_for: no image kind '$kind' (base, redis, node or registry)" ;;
-  esac
+  image=$(public_image "$kind")
   case "${AIRGAP:-}" in
     1) "$root/hack/airgap/standin.sh" "$kind" "AIRGAP=1" | tail -n 1; return ;;
     0 | "") ;;
