@@ -132,6 +132,22 @@ def metric(text: str, name: str, **labels) -> float:
     raise AssertionError(f"{series} not in metrics:\n{text}")
 
 
+def dashboard_queries(namespace: str, service: str, rate_interval: str = "1m") -> list[str]:
+    """Every query of the chart's Grafana dashboard, its variables filled in
+    as Grafana would fill them for the release SERVICE in NAMESPACE."""
+    dashboard = json.loads((CHART / "files/dashboard.json").read_text())
+    return [target["expr"].replace("$namespace", namespace).replace("$service", service)
+            .replace("$__rate_interval", rate_interval)
+            for panel in dashboard["panels"] for target in panel.get("targets", [])]
+
+
+def dashboard_variables() -> dict[str, str]:
+    """The dashboard's query variables: name -> its label_values(...) query."""
+    dashboard = json.loads((CHART / "files/dashboard.json").read_text())
+    return {variable["name"]: variable["query"]["query"] for variable in dashboard["templating"]["list"]
+            if variable["type"] == "query"}
+
+
 def visit_count(url: str) -> int | None:
     """The count a visit to URL's page shows; None while it does not answer with one."""
     import requests

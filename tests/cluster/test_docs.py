@@ -229,6 +229,15 @@ def make_dev(reader: Reader, command: str) -> None:
     assert '"dev", "--profile", "dev"' in text
 
 
+def cluster_addon(reader: Reader, command: str) -> None:
+    """hack/monitoring.sh or hack/metrics-server.sh, which the alert and the
+    autoscaling tests run (and remove after them): checked to be that script."""
+    target = command.split()[1]
+    assert recipe(target) == f"@hack/{target}.sh up"
+    test = {"monitoring": "test_monitoring.py", "metrics-server": "test_autoscaling.py"}[target]
+    assert f'"hack/{target}.sh"' in (ROOT / "tests/cluster" / test).read_text()
+
+
 def helm_test(reader: Reader, command: str) -> None:
     assert "counter path ok" in reader.run(command, timeout=300)
 
@@ -380,6 +389,7 @@ RUNNERS: dict[str, Callable[[Reader, str], None]] = {
     r"make registry": make_registry,
     r"COSIGN_KEY=\S+ COSIGN_PASSWORD=\S+ TLOG=0 make release REGISTRY=localhost:5001 VERSION=\S+": make_release,
     r"make dev": make_dev,
+    r"make (monitoring|metrics-server)": cluster_addon,
     rf"helm --kube-context {CONTEXT} test {RELEASE} -n {NAMESPACE} --logs": helm_test,
     rf"kubectl --context {CONTEXT} -n {NAMESPACE} patch secret {RELEASE}-redis -p .*": patch_password,
     rf"kubectl --context {CONTEXT} -n {NAMESPACE} rollout (restart|status) .*": rollout,

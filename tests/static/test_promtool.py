@@ -7,7 +7,6 @@ test. Every query of the dashboard parses as PromQL."""
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support import ROOT, tool
+from tests.support import ROOT, dashboard_queries, tool
 
 RULES = ROOT / "k8s/prometheus-rules.yaml"
 # The release the shipped rules keep to (hack/manifests.sh renders the defaults).
@@ -141,21 +140,12 @@ def test_a_rule_on_a_wrong_metric_fails_its_test(tmp_path, alert, metric):
     assert f"alertname: {alert}" in result.stdout + result.stderr, result.stdout + result.stderr
 
 
-def dashboard_queries() -> list[str]:
-    dashboard = json.loads((ROOT / "chart/files/dashboard.json").read_text())
-    return [target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])]
-
-
 def test_every_dashboard_query_parses(tmp_path):
     """Grafana's variables filled in as it would ($__rate_interval: a range),
     each query a recording rule for promtool to check."""
-    def filled(query: str) -> str:
-        return (query.replace("$namespace", "friendlyhello").replace("$service", "friendlyhello")
-                .replace("$__rate_interval", "1m"))
-
-    queries = dashboard_queries()
+    queries = dashboard_queries("friendlyhello", "friendlyhello")
     assert len(queries) >= 8
-    rules = [{"record": f"friendlyhello:dashboard_query_{number}", "expr": filled(query)}
+    rules = [{"record": f"friendlyhello:dashboard_query_{number}", "expr": query}
              for number, query in enumerate(queries)]
     path = tmp_path / "dashboard-queries.yaml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
