@@ -280,6 +280,14 @@ def test_all_features():
     assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
 
 
+def test_the_autoscalers_pace_comes_from_its_values():
+    hpa = find(render("--set", "autoscaling.enabled=true", "--set", "autoscaling.behavior.scaleDown.pods=2"),
+               "HorizontalPodAutoscaler")
+    down, up = hpa["spec"]["behavior"]["scaleDown"], hpa["spec"]["behavior"]["scaleUp"]
+    assert down == {"stabilizationWindowSeconds": 300, "policies": [{"type": "Pods", "value": 2, "periodSeconds": 60}]}
+    assert up == {"stabilizationWindowSeconds": 0, "policies": [{"type": "Pods", "value": 4, "periodSeconds": 15}]}
+
+
 @pytest.mark.parametrize("replicas,has_pdb", [(1, False), (2, True), (3, True)])
 def test_pod_disruption_budget_only_with_several_replicas(replicas, has_pdb):
     objects = render("--set", f"replicaCount={replicas}")
