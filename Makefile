@@ -30,13 +30,13 @@ CRANE := $(STAMPS)/crane@$(CRANE_VERSION)
 SYFT := $(STAMPS)/syft@$(SYFT_VERSION)
 KUBE_SCORE := $(STAMPS)/kube-score@$(KUBE_SCORE_VERSION)
 PROMTOOL := $(STAMPS)/promtool@$(PROMETHEUS_VERSION)
-TOOLS := $(HELM) $(KIND) $(KUBECTL) $(HELM3) $(CT) $(COMPOSE) $(SKAFFOLD) $(ACTIONLINT) $(CHECKOV) $(DISTRIBUTION) $(VEGETA) $(COSIGN) $(CRANE) $(SYFT) $(KUBE_SCORE) $(PROMTOOL)
+TOOLS := $(HELM) $(KIND) $(KUBECTL) $(HELM3) $(CT) $(COMPOSE) $(SKAFFOLD) $(ACTIONLINT) $(CHECKOV) $(DISTRIBUTION) $(VEGETA) $(PROMTOOL) $(COSIGN) $(CRANE) $(SYFT) $(KUBE_SCORE)
 CONTEXT := kind-$(CLUSTER_NAME)
 
 ##@ Run
 
 .PHONY: up
-up: venv engine $(KIND) $(KUBECTL) $(HELM) ## Cluster, image, chart: deploy to kind and print how to browse
+up: venv-scripts engine $(KIND) $(KUBECTL) $(HELM) ## Cluster, image, chart: deploy to kind and print how to browse
 	@hack/up.sh
 
 .PHONY: browse
@@ -97,12 +97,19 @@ bench: venv deps $(VEGETA) ## Benchmark the service against the seed app and a b
 PREPARED_TOOLS := $(filter-out $(KUBECTL),$(TOOLS))
 .PHONY: prepare
 prepare: ## Install and build, side by side, everything make test needs
-	@$(MAKE) -j4 venv deps engine node-image image redis-image prepared-tools addon-images
+	@$(MAKE) -j4 venv venv-scripts deps engine image redis-image prepared-tools prepared-cluster-images
 
 # Without the outer make's flags, so it runs alone, one tool after another.
 .PHONY: prepared-tools
 prepared-tools:
 	@MAKEFLAGS=s $(MAKE) $(PREPARED_TOOLS)
+
+# The kind node, then the add-ons' images: where they are built, the node's
+# compile ends before the tools do, and the add-ons take its place beside
+# them (three Go builds at once on two cores only slow each other down).
+.PHONY: prepared-cluster-images
+prepared-cluster-images:
+	@MAKEFLAGS=s $(MAKE) node-image addon-images
 
 ##@ Operate
 
@@ -149,22 +156,23 @@ image: engine ## Build the service image (tag: version + content hash) and print
 	@hack/image.sh
 
 .PHONY: manifests
-manifests: venv $(HELM) ## Regenerate k8s/ (the workloads, the alert rules) from the chart
+manifests: venv-scripts $(HELM) ## Regenerate k8s/ (the workloads, the alert rules) from the chart
 	@hack/manifests.sh
 
 .PHONY: chart-readme
-chart-readme: venv ## Regenerate chart/README.md's values table from values.yaml
+chart-readme: venv-scripts ## Regenerate chart/README.md's values table from values.yaml
 	@$(PYTHON) hack/chart_readme.py
 
 .PHONY: lock
-lock: venv ## Re-pin the Python dependencies (requirements*.lock)
+lock: ## Re-pin the Python dependencies (requirements*.lock)
+	@test -x $(PYTHON) || python3 -m venv $(VENV)
 	@$(PYTHON) -m pip install --quiet pip-tools
 	@hack/lock.sh
 
 ##@ Release
 
 .PHONY: release
-release: venv engine $(HELM) $(COSIGN) $(CRANE) $(SYFT) ## Push the signed multi-arch image and OCI chart: REGISTRY=host[/path] VERSION=x.y.z
+release: venv-scripts engine $(HELM) $(COSIGN) $(CRANE) $(SYFT) ## Push the signed multi-arch image and OCI chart: REGISTRY=host[/path] VERSION=x.y.z
 	@test -n "$(REGISTRY)" -a -n "$(VERSION)" || { echo "usage: make release REGISTRY=host[:port][/path] VERSION=x.y.z" >&2; exit 2; }
 	@hack/release.sh "$(REGISTRY)" "$(VERSION)"
 
@@ -178,19 +186,28 @@ registry: cluster ## Run the kind cluster's registry on localhost:5001 (LOCAL_RE
 deps: ## Install the Debian packages the tests and the benchmark use (apt-get, as root or with sudo)
 	@hack/system-deps.sh
 
-# The virtualenv is rebuilt whenever a lock file changes. The lock is the
-# whole set (pip check proves it), so pip resolves nothing; and modules
+# The tests' virtualenv is rebuilt whenever a lock file changes. The lock is
+# the whole set (pip check proves it), so pip resolves nothing; and modules
 # compile when first imported, not all of them (the Kubernetes clients are
-# most of the tree) before `make up` can start.
-$(VENV)/.installed: requirements.lock requirements-test.lock
+# most of the tree) before the first test can start.
+$(VENV)/.installed: requirements.lock requirements-test.lock $(VENV)/.scripts
 	@echo "venv: installing the pinned Python dependencies into $(VENV)"
-	@test -x $(PYTHON) || python3 -m venv $(VENV)
 	@$(PYTHON) -m pip install --quiet --no-deps --no-compile --require-hashes -r requirements-test.lock
 	@broken=$$($(PYTHON) -m pip check) || { echo "venv: $$broken" >&2; exit 1; }
 	@touch $@
 
 .PHONY: venv
 venv: $(VENV)/.installed ## Create .venv with the pinned Python dependencies
+
+# What hack/'s Python scripts import (PyYAML), in seconds: the entry points
+# that run them and nothing else in Python need no more than this.
+$(VENV)/.scripts: hack/requirements.lock
+	@test -x $(PYTHON) || python3 -m venv $(VENV)
+	@$(PYTHON) -m pip install --quiet --no-deps --no-compile --require-hashes -r hack/requirements.lock
+	@touch $@
+
+.PHONY: venv-scripts
+venv-scripts: $(VENV)/.scripts ## Create .venv with what the scripts in hack/ import only (make up's share)
 
 .PHONY: engine
 engine: ## Make sure a Docker engine answers (installs and starts one where needed)
@@ -208,7 +225,7 @@ $(STAMPS)/%: hack/versions.env
 	@hack/tools.sh $(firstword $(subst @, ,$*))
 
 .PHONY: cluster
-cluster: venv engine $(KIND) $(KUBECTL) ## Create or reuse the kind cluster
+cluster: venv-scripts engine $(KIND) $(KUBECTL) ## Create or reuse the kind cluster
 	@hack/cluster.sh up
 
 .PHONY: redis-image
