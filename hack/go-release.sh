@@ -1,5 +1,5 @@
-# Sourced by hack/tools.sh and the air-gapped stand-ins built from one Go
-# program (hack/airgap/program-image.sh), on top of hack/go-build.sh: how each
+# Sourced by hack/tools.sh and by the stand-in images built from one Go
+# program, on top of hack/go-build.sh: how each
 # program's release is built (its version flags, build tags and module
 # version), so a build from its module behaves like the released binary.
 # shellcheck shell=bash
