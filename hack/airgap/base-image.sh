@@ -10,11 +10,7 @@ source "$(dirname "$0")/lib.sh"
 
 platform=linux/$(host_arch)
 image=$STANDIN_BASE_IMAGE
-if [ "${1:-}" != "--force" ] && image_exists "$image"; then
-  log "$image present"
-  echo "$image"
-  exit 0
-fi
+reused "$image" "${1:-}" && exit 0
 apt_install debootstrap
 tree=$(mktemp -d /var/tmp/friendlyhello-rootfs.XXXXXX)
 trap 'rm -rf "$tree"' EXIT

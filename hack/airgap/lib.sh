@@ -16,3 +16,11 @@ debian_mirror() {
   [ -n "$uri" ] || { echo "no Debian mirror found in /etc/apt/sources*" >&2; return 1; }
   echo "$uri"
 }
+
+# reused IMAGE [--force]: a stand-in already built is used as it is (printed,
+# and the caller exits), unless --force asks for it to be built again.
+reused() {
+  [ "${2:-}" != "--force" ] && image_exists "$1" || return 1
+  log "$1 present"
+  echo "$1"
+}

@@ -21,11 +21,7 @@ recipe=$( (for name in "${node_versions[@]}"; do echo "$name=${!name}"; done
   cat "$here"/node-image.sh "$here"/node-binaries.sh "$root/hack/go-build.sh" \
   "$here"/default-cni.yaml "$here"/pause/* "$here"/etcd/* "$here"/coredns/*) | sha256sum | cut -c1-12)
 node_ref="$STANDIN_NODE_REPOSITORY:$KUBERNETES_VERSION-$recipe"
-if [ "${1:-}" != "--force" ] && image_exists "$node_ref"; then
-  log "$node_ref present"
-  echo "$node_ref"
-  exit 0
-fi
+reused "$node_ref" "${1:-}" && exit 0
 
 # What the build needs and cannot install by itself, checked before it starts
 # a compile of half an hour rather than after.

@@ -23,11 +23,7 @@ entry=$(printf '%s\n' "${programs[@]}" | grep "^$1|") || { echo "$usage" >&2; ex
 IFS='|' read -r name module package version repository path <<<"$entry"
 
 image="$repository:$version"
-if [ "${2:-}" != "--force" ] && image_exists "$image"; then
-  log "$image present"
-  echo "$image"
-  exit 0
-fi
+reused "$image" "${2:-}" && exit 0
 tree=$(mktemp -d)
 trap 'rm -rf "$tree"' EXIT
 mkdir -p "$tree$(dirname "$path")" "$tree/tmp"

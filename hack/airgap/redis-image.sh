@@ -8,11 +8,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-if [ "${1:-}" != "--force" ] && image_exists "$STANDIN_REDIS_IMAGE"; then
-  log "$STANDIN_REDIS_IMAGE present"
-  echo "$STANDIN_REDIS_IMAGE"
-  exit 0
-fi
+reused "$STANDIN_REDIS_IMAGE" "${1:-}" && exit 0
 apt_install debootstrap
 tree=$(mktemp -d /var/tmp/friendlyhello-redis.XXXXXX)
 trap 'rm -rf "$tree" "$tree.log"' EXIT

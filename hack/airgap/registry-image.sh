@@ -10,11 +10,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 image="$STANDIN_REGISTRY_REPOSITORY:$DISTRIBUTION_VERSION"
-if [ "${1:-}" != "--force" ] && image_exists "$image"; then
-  log "$image present"
-  echo "$image"
-  exit 0
-fi
+reused "$image" "${1:-}" && exit 0
 "$root/hack/tools.sh" registry
 binary=$(readlink -f "$root/.tools/bin/registry")
 go version -m "$binary" | grep 'CGO_ENABLED=0' >/dev/null || die "$binary is not a static (CGO_ENABLED=0) build: it cannot run alone in an image"
