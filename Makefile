@@ -97,7 +97,7 @@ bench: venv deps $(VEGETA) ## Benchmark the service against the seed app and a b
 PREPARED_TOOLS := $(filter-out $(KUBECTL),$(TOOLS))
 .PHONY: prepare
 prepare: ## Install and build, side by side, everything make test needs
-	@$(MAKE) -j4 venv venv-scripts deps engine image redis-image prepared-tools prepared-cluster-images
+	@$(MAKE) -j4 venv deps engine image redis-image prepared-tools prepared-cluster-images
 
 # Without the outer make's flags, so it runs alone, one tool after another.
 .PHONY: prepared-tools

@@ -79,14 +79,16 @@ def test_prepare_builds_what_every_suite_needs():
 
 def expand(words) -> set[str]:
     """Make's words, with the lists of tools ($(TOOLS), $(PREPARED_TOOLS) and the
-    prepared-tools target that makes them one after another) and the
-    prepared-cluster-images target's images written out."""
+    prepared-tools target that makes them one after another), the
+    prepared-cluster-images target's images, and venv's share for the scripts
+    written out."""
     tools = re.search(r"^TOOLS := (.+)$", MAKEFILE, re.M).group(1).split()
     prepared = [tool for tool in tools if tool != "$(KUBECTL)"]
     assert re.search(r"^prepared-tools:\n\t@MAKEFLAGS=s \$\(MAKE\) \$\(PREPARED_TOOLS\)$", MAKEFILE, re.M)
     images = re.search(r"^prepared-cluster-images:\n\t@MAKEFLAGS=s \$\(MAKE\) (.+)$", MAKEFILE, re.M).group(1).split()
+    assert re.search(r"^\$\(VENV\)/\.installed: .*\$\(VENV\)/\.scripts", MAKEFILE, re.M)
     lists = {"$(TOOLS)": tools, "$(PREPARED_TOOLS)": prepared, "prepared-tools": prepared,
-             "prepared-cluster-images": images}
+             "prepared-cluster-images": images, "venv": ["venv", "venv-scripts"]}
     return {word for listed in words for word in lists.get(listed, [listed])}
 
 
