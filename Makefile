@@ -31,6 +31,8 @@ SYFT := $(STAMPS)/syft@$(SYFT_VERSION)
 KUBE_SCORE := $(STAMPS)/kube-score@$(KUBE_SCORE_VERSION)
 PROMTOOL := $(STAMPS)/promtool@$(PROMETHEUS_VERSION)
 TOOLS := $(HELM) $(KIND) $(KUBECTL) $(HELM3) $(CT) $(COMPOSE) $(SKAFFOLD) $(ACTIONLINT) $(CHECKOV) $(DISTRIBUTION) $(VEGETA) $(PROMTOOL) $(COSIGN) $(CRANE) $(SYFT) $(KUBE_SCORE)
+# Only the static suite (and make lint) runs these.
+STATIC_TOOLS := $(ACTIONLINT) $(CHECKOV) $(KUBE_SCORE) $(PROMTOOL)
 CONTEXT := kind-$(CLUSTER_NAME)
 
 ##@ Run
@@ -54,10 +56,17 @@ down: $(KIND) $(KUBECTL) ## Delete the kind cluster (the release and its volume 
 # `make test` is these suites in this order, each a folder of tests/;
 # .github/workflows/ci.yaml runs each as a job (tests/static/test_workflow.py
 # checks both lists agree).
-TEST_SUITES := test-unit test-static test-image test-cluster
+TEST_SUITES := test-unit test-image test-cluster test-static
 
 .PHONY: test
-test: prepare $(TEST_SUITES) ## Run every test (what CI runs): unit, static, image, cluster
+test: prepare test-unit test-image test-cluster-beside-builds test-static ## Run every test (what CI runs): unit, image, cluster, static
+
+# The cluster suite mostly waits (rollouts, probes, the alert and scale-down
+# windows): what only its last tests (the add-ons' images) and the static
+# suite (its tools) need is built beside it, at the lowest CPU priority.
+.PHONY: test-cluster-beside-builds
+test-cluster-beside-builds:
+	@hack/test-beside.sh test-cluster addon-images $(STATIC_TOOLS)
 
 .PHONY: test-unit
 test-unit: venv deps $(VEGETA) ## The app, gunicorn and the benchmark against a real redis-server
@@ -72,7 +81,7 @@ test-image: venv engine $(COMPOSE) ## The image and compose.yaml on Docker
 	$(PYTEST) tests/image
 
 .PHONY: test-cluster
-test-cluster: venv cluster addon-images $(HELM) $(HELM3) $(CT) $(SKAFFOLD) $(COMPOSE) $(DISTRIBUTION) $(COSIGN) $(CRANE) $(SYFT) ## The chart on the kind cluster: smoke, reliability, network, alerts, autoscaling, registry, release, docs
+test-cluster: venv cluster $(HELM) $(HELM3) $(CT) $(SKAFFOLD) $(COMPOSE) $(DISTRIBUTION) $(COSIGN) $(CRANE) $(SYFT) ## The chart on the kind cluster: smoke, reliability, network, alerts, autoscaling, registry, release, docs
 	$(PYTEST) --durations=30 tests/cluster
 
 .PHONY: lint
@@ -85,31 +94,26 @@ bench: venv deps $(VEGETA) ## Benchmark the service against the seed app and a b
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
 # On a new machine most of `make test` is Go builds (the tools, the kind node,
-# the cluster add-ons' stand-ins) and downloads. Side by side, the downloads, Debian bootstraps and image
-# builds overlap with the compiling instead of adding to it
-# (docs/development.md has the figures).
+# the cluster add-ons' stand-ins) and downloads. Side by side, the downloads,
+# Debian bootstraps and image builds overlap with the compiling instead of
+# adding to it (docs/development.md has the figures). What only the static
+# suite runs, and the add-ons' images, wait for the cluster suite's idle CPU
+# (test-cluster-beside-builds).
 # kubectl waits for the first target that runs it: where the kind node is
 # built here, that build compiles the same packages, and Go's cache then makes
 # kubectl a link instead of a second compile beside the first.
 # hack/tools.sh builds one tool at a time (it holds a lock), so the tools are
 # one job here: side by side, each would hold one of make's slots waiting for
 # the lock, and the node image would wait for their slots.
-PREPARED_TOOLS := $(filter-out $(KUBECTL),$(TOOLS))
+PREPARED_TOOLS := $(filter-out $(KUBECTL) $(STATIC_TOOLS),$(TOOLS))
 .PHONY: prepare
-prepare: ## Install and build, side by side, everything make test needs
-	@$(MAKE) -j4 venv deps engine image redis-image prepared-tools prepared-cluster-images
+prepare: ## Install and build, side by side, what the unit, image and cluster suites need
+	@$(MAKE) -j4 venv deps engine image redis-image prepared-tools node-image
 
 # Without the outer make's flags, so it runs alone, one tool after another.
 .PHONY: prepared-tools
 prepared-tools:
 	@MAKEFLAGS=s $(MAKE) $(PREPARED_TOOLS)
-
-# The kind node, then the add-ons' images: where they are built, the node's
-# compile ends before the tools do, and the add-ons take its place beside
-# them (three Go builds at once on two cores only slow each other down).
-.PHONY: prepared-cluster-images
-prepared-cluster-images:
-	@MAKEFLAGS=s $(MAKE) node-image addon-images
 
 ##@ Operate
 
@@ -234,7 +238,7 @@ redis-image: engine ## Pull Redis (a local stand-in where no registry answers) a
 
 # Prometheus last: where it is built, promtool's build (a tool) has compiled
 # most of its packages by then.
-ADDONS := prometheus-operator prometheus-config-reloader metrics-server prometheus
+ADDONS := prometheus-operator prometheus-config-reloader prometheus metrics-server
 .PHONY: addon-images
 addon-images: engine ## Pull the images of the cluster's add-ons (make monitoring, make metrics-server), or build stand-ins
 	@for kind in $(ADDONS); do hack/resolve-image.sh $$kind >/dev/null; done

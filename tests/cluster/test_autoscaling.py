@@ -14,6 +14,9 @@ from tests.support import ROOT, run, wait_until
 
 MIN_REPLICAS, MAX_REPLICAS = 2, 4
 LOAD_CLIENTS = 2  # back to back, no pause: each keeps a web pod's worker busy
+# Setting up may wait for the add-ons' images: make test builds them beside
+# the suite, and where nobody did, the script builds them.
+pytestmark = pytest.mark.timeout(1800)
 
 
 @pytest.fixture(scope="module")

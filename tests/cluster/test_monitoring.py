@@ -20,6 +20,9 @@ from tests.support import PINNED, ROOT, dashboard_queries, dashboard_variables, 
 SCRAPE_SECONDS = 5  # the ServiceMonitor's interval here; the Prometheus evaluates its rules as often
 FOR_SECONDS = 20  # FriendlyhelloCounterDegraded's `for` here
 POLL_SECONDS = 1  # how often the test asks Prometheus, the slack its reading adds
+# Setting up may wait for the add-ons' images: make test builds them beside
+# the suite, and where nobody did, the script builds them.
+pytestmark = pytest.mark.timeout(1800)
 
 
 @pytest.fixture(scope="module")

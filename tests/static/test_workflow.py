@@ -37,9 +37,17 @@ def test_actionlint_accepts_the_workflows():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def beside_builds() -> tuple[str, list[str]]:
+    """The suite make test runs with builds beside it, and those builds."""
+    step = re.search(r"^test-cluster-beside-builds:\n\t@hack/test-beside\.sh (\S+) (.+)$", MAKEFILE, re.M)
+    return step.group(1), step.group(2).split()
+
+
 def test_make_test_is_the_suites_and_ci_runs_it():
-    assert re.search(r"^test: prepare \$\(TEST_SUITES\) ##", MAKEFILE, re.M), \
-        "make test prepares, then runs exactly TEST_SUITES"
+    steps = re.search(r"^test: (.+?) ##", MAKEFILE, re.M).group(1).split()
+    suite_beside, _ = beside_builds()
+    steps = [suite_beside if step == "test-cluster-beside-builds" else step for step in steps]
+    assert steps == ["prepare", *suites()], "make test prepares, then runs TEST_SUITES in their order"
     ci_commands = [line for line in (ROOT / ".ci/run").read_text().splitlines()
                    if line and not line.startswith(("#", "set ", "cd ", "export "))]
     assert ci_commands == ["make test"]
@@ -66,29 +74,44 @@ def prerequisites(target: str) -> set[str]:
     return set(line.split())
 
 
+def needs(*targets: str) -> set[str]:
+    """What TARGETS depend on; the cluster itself is created by test-cluster,
+    and kubectl is left to its first user, on purpose (the Makefile says why)."""
+    needed = set().union(*(prerequisites(name) for name in targets))
+    if "cluster" in needed:
+        needed |= prerequisites("cluster") | {"node-image"}
+    return expand(needed - {"cluster"}) - {"$(KUBECTL)"}
+
+
 def test_prepare_builds_what_every_suite_needs():
     """`make prepare` builds side by side what the suites would otherwise build
-    one after another; the cluster itself is created by test-cluster."""
+    one after another; what only the static suite needs is built beside the
+    cluster suite, which runs before it, and never needed by that suite."""
     prepared = expand(re.search(r"^prepare:.*\n\t@\$\(MAKE\) -j\d+ (.+)$", MAKEFILE, re.M).group(1).split())
-    needed = set().union(*(prerequisites(name) for name in suites())) - {"cluster"}
-    needed |= prerequisites("cluster") | {"node-image"}
-    # kubectl is left to its first user, on purpose (the Makefile says why).
-    needed = expand(needed) - {"$(KUBECTL)"}
-    assert needed <= prepared, f"make prepare does not build {sorted(needed - prepared)}"
+    suite_beside, built_beside = beside_builds()
+    built_beside = expand(built_beside)
+    *before, static = suites()
+    assert static == "test-static" and suite_beside in before
+    missing = needs(*before) - prepared
+    assert not missing, f"make prepare does not build {sorted(missing)}"
+    missing = needs(static) - prepared - built_beside
+    assert not missing, f"neither make prepare nor the builds beside the cluster suite make {sorted(missing)}"
+    assert not (built_beside & needs(*before)), "a suite waits for what is built beside the cluster suite"
 
 
 def expand(words) -> set[str]:
-    """Make's words, with the lists of tools ($(TOOLS), $(PREPARED_TOOLS) and the
-    prepared-tools target that makes them one after another), the
-    prepared-cluster-images target's images, and venv's share for the scripts
-    written out."""
+    """Make's words, with the lists of tools ($(TOOLS), $(STATIC_TOOLS),
+    $(PREPARED_TOOLS) and the prepared-tools target that makes them one after
+    another) and venv's share for the scripts written out."""
     tools = re.search(r"^TOOLS := (.+)$", MAKEFILE, re.M).group(1).split()
-    prepared = [tool for tool in tools if tool != "$(KUBECTL)"]
+    static = re.search(r"^STATIC_TOOLS := (.+)$", MAKEFILE, re.M).group(1).split()
+    assert re.search(r"^PREPARED_TOOLS := \$\(filter-out \$\(KUBECTL\) \$\(STATIC_TOOLS\),\$\(TOOLS\)\)$",
+                     MAKEFILE, re.M)
+    prepared = [tool for tool in tools if tool != "$(KUBECTL)" and tool not in static]
     assert re.search(r"^prepared-tools:\n\t@MAKEFLAGS=s \$\(MAKE\) \$\(PREPARED_TOOLS\)$", MAKEFILE, re.M)
-    images = re.search(r"^prepared-cluster-images:\n\t@MAKEFLAGS=s \$\(MAKE\) (.+)$", MAKEFILE, re.M).group(1).split()
     assert re.search(r"^\$\(VENV\)/\.installed: .*\$\(VENV\)/\.scripts", MAKEFILE, re.M)
-    lists = {"$(TOOLS)": tools, "$(PREPARED_TOOLS)": prepared, "prepared-tools": prepared,
-             "prepared-cluster-images": images, "venv": ["venv", "venv-scripts"]}
+    lists = {"$(TOOLS)": tools, "$(STATIC_TOOLS)": static, "$(PREPARED_TOOLS)": prepared,
+             "prepared-tools": prepared, "venv": ["venv", "venv-scripts"]}
     return {word for listed in words for word in lists.get(listed, [listed])}
 
 
