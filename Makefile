@@ -31,6 +31,9 @@ SYFT := $(STAMPS)/syft@$(SYFT_VERSION)
 KUBE_SCORE := $(STAMPS)/kube-score@$(KUBE_SCORE_VERSION)
 PROMTOOL := $(STAMPS)/promtool@$(PROMETHEUS_VERSION)
 TOOLS := $(HELM) $(KIND) $(KUBECTL) $(HELM3) $(CT) $(COMPOSE) $(SKAFFOLD) $(ACTIONLINT) $(CHECKOV) $(DISTRIBUTION) $(VEGETA) $(PROMTOOL) $(COSIGN) $(CRANE) $(SYFT) $(KUBE_SCORE)
+# Only the cluster suite's last tests run these (skaffold's loop, the release),
+# and build them where they are missing (tests/support.py's tool()).
+LATE_TOOLS := $(SKAFFOLD) $(COSIGN) $(CRANE) $(SYFT)
 # Only the static suite (and make lint) runs these.
 STATIC_TOOLS := $(ACTIONLINT) $(CHECKOV) $(KUBE_SCORE) $(PROMTOOL)
 CONTEXT := kind-$(CLUSTER_NAME)
@@ -62,11 +65,12 @@ TEST_SUITES := test-unit test-image test-cluster test-static
 test: prepare test-unit test-image test-cluster-beside-builds test-static ## Run every test (what CI runs): unit, image, cluster, static
 
 # The cluster suite mostly waits (rollouts, probes, the alert and scale-down
-# windows): what only its last tests (the add-ons' images) and the static
-# suite (its tools) need is built beside it, at the lowest CPU priority.
+# windows): what only its last tests (their tools, the add-ons' images) and
+# the static suite (its tools) need is built beside it, at the lowest CPU
+# priority, in the order the tests come to it.
 .PHONY: test-cluster-beside-builds
 test-cluster-beside-builds:
-	@hack/test-beside.sh test-cluster addon-images $(STATIC_TOOLS)
+	@hack/test-beside.sh test-cluster $(LATE_TOOLS) addon-images $(STATIC_TOOLS)
 
 .PHONY: test-unit
 test-unit: venv deps $(VEGETA) ## The app, gunicorn and the benchmark against a real redis-server
@@ -81,7 +85,7 @@ test-image: venv engine $(COMPOSE) ## The image and compose.yaml on Docker
 	$(PYTEST) tests/image
 
 .PHONY: test-cluster
-test-cluster: venv cluster $(HELM) $(HELM3) $(CT) $(SKAFFOLD) $(COMPOSE) $(DISTRIBUTION) $(COSIGN) $(CRANE) $(SYFT) ## The chart on the kind cluster: smoke, reliability, network, alerts, autoscaling, registry, release, docs
+test-cluster: venv cluster $(HELM) $(HELM3) $(CT) $(COMPOSE) $(DISTRIBUTION) ## The chart on the kind cluster: smoke, reliability, network, alerts, autoscaling, registry, release, docs
 	$(PYTEST) --durations=30 tests/cluster
 
 .PHONY: lint
@@ -99,21 +103,25 @@ bench: venv deps $(VEGETA) ## Benchmark the service against the seed app and a b
 # adding to it (docs/development.md has the figures). What only the static
 # suite runs, and the add-ons' images, wait for the cluster suite's idle CPU
 # (test-cluster-beside-builds).
-# kubectl waits for the first target that runs it: where the kind node is
-# built here, that build compiles the same packages, and Go's cache then makes
-# kubectl a link instead of a second compile beside the first.
+# kubectl follows the kind node: where the node is built here, that build
+# compiles the same packages, and Go's cache then makes kubectl a link
+# instead of a second compile beside the first.
 # hack/tools.sh builds one tool at a time (it holds a lock), so the tools are
 # one job here: side by side, each would hold one of make's slots waiting for
 # the lock, and the node image would wait for their slots.
-PREPARED_TOOLS := $(filter-out $(KUBECTL) $(STATIC_TOOLS),$(TOOLS))
+PREPARED_TOOLS := $(filter-out $(KUBECTL) $(LATE_TOOLS) $(STATIC_TOOLS),$(TOOLS))
 .PHONY: prepare
-prepare: ## Install and build, side by side, what the unit, image and cluster suites need
-	@$(MAKE) -j4 venv deps engine image redis-image prepared-tools node-image
+prepare: ## Install and build, side by side, what the unit, image and cluster suites start with
+	@$(MAKE) -j4 venv deps engine image redis-image prepared-tools prepared-node
 
 # Without the outer make's flags, so it runs alone, one tool after another.
 .PHONY: prepared-tools
 prepared-tools:
 	@MAKEFLAGS=s $(MAKE) $(PREPARED_TOOLS)
+
+.PHONY: prepared-node
+prepared-node:
+	@MAKEFLAGS=s $(MAKE) node-image $(KUBECTL)
 
 ##@ Operate
 

@@ -46,10 +46,10 @@ def image_values(api) -> list[str]:
     return [arg for value in values for arg in ("--set", value)]
 
 
-# Their add-ons' images may still be building beside the suite (make test),
-# so they come late; the documented commands end with `make down`, which
-# deletes the cluster, so they come last.
-LATE = ("test_monitoring.py", "test_autoscaling.py", "test_docs.py")
+# Their tools and add-ons' images may still be building beside the suite
+# (make test), in this order, so they come late; the documented commands end
+# with `make down`, which deletes the cluster, so they come last.
+LATE = ("test_skaffold.py", "test_release.py", "test_monitoring.py", "test_autoscaling.py", "test_docs.py")
 
 
 def pytest_collection_modifyitems(items):

@@ -23,9 +23,11 @@ import requests
 import yaml
 
 from tests.cluster.kube import SKAFFOLD_FORWARD, port_forward
-from tests.support import HOSTNAME, PINNED, ROOT, visit_count, wait_until
+from tests.support import HOSTNAME, PINNED, ROOT, tool, visit_count, wait_until
 
 RELEASE = PINNED["RELEASE_NAME"]
+# The first test may wait for skaffold itself (tool()).
+pytestmark = pytest.mark.timeout(1800)
 COPY_IGNORES = shutil.ignore_patterns(".git", ".venv", ".tools", "__pycache__", ".pytest_cache", "*.pyc")
 
 
@@ -53,6 +55,7 @@ def skaffold(repo: Path, namespace: str | None, *args: str, timeout: float = 900
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
+    tool("skaffold")  # made here if make test's build beside the suite has not yet
     return copy_of_the_repository(tmp_path_factory.mktemp("skaffold") / "repo")
 
 

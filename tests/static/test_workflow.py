@@ -75,18 +75,19 @@ def prerequisites(target: str) -> set[str]:
 
 
 def needs(*targets: str) -> set[str]:
-    """What TARGETS depend on; the cluster itself is created by test-cluster,
-    and kubectl is left to its first user, on purpose (the Makefile says why)."""
+    """What TARGETS depend on; the cluster itself is created by test-cluster."""
     needed = set().union(*(prerequisites(name) for name in targets))
     if "cluster" in needed:
         needed |= prerequisites("cluster") | {"node-image"}
-    return expand(needed - {"cluster"}) - {"$(KUBECTL)"}
+    return expand(needed - {"cluster"})
 
 
 def test_prepare_builds_what_every_suite_needs():
     """`make prepare` builds side by side what the suites would otherwise build
     one after another; what only the static suite needs is built beside the
-    cluster suite, which runs before it, and never needed by that suite."""
+    cluster suite, which runs before it, and none of the suites' targets waits
+    for those builds (the cluster suite's last tests make their tools where
+    missing, waiting for a build under way)."""
     prepared = expand(re.search(r"^prepare:.*\n\t@\$\(MAKE\) -j\d+ (.+)$", MAKEFILE, re.M).group(1).split())
     suite_beside, built_beside = beside_builds()
     built_beside = expand(built_beside)
@@ -100,18 +101,24 @@ def test_prepare_builds_what_every_suite_needs():
 
 
 def expand(words) -> set[str]:
-    """Make's words, with the lists of tools ($(TOOLS), $(STATIC_TOOLS),
-    $(PREPARED_TOOLS) and the prepared-tools target that makes them one after
-    another) and venv's share for the scripts written out."""
-    tools = re.search(r"^TOOLS := (.+)$", MAKEFILE, re.M).group(1).split()
-    static = re.search(r"^STATIC_TOOLS := (.+)$", MAKEFILE, re.M).group(1).split()
-    assert re.search(r"^PREPARED_TOOLS := \$\(filter-out \$\(KUBECTL\) \$\(STATIC_TOOLS\),\$\(TOOLS\)\)$",
-                     MAKEFILE, re.M)
-    prepared = [tool for tool in tools if tool != "$(KUBECTL)" and tool not in static]
-    assert re.search(r"^prepared-tools:\n\t@MAKEFLAGS=s \$\(MAKE\) \$\(PREPARED_TOOLS\)$", MAKEFILE, re.M)
+    """Make's words, with the lists of tools ($(TOOLS), $(LATE_TOOLS),
+    $(STATIC_TOOLS), $(PREPARED_TOOLS) and the prepared-tools target that
+    makes them one after another), the prepared-node target's, and venv's
+    share for the scripts written out."""
+    def variable(name: str) -> list[str]:
+        return re.search(rf"^{name} := (.+)$", MAKEFILE, re.M).group(1).split()
+
+    def made_one_after_another(target: str) -> list[str]:
+        return re.search(rf"^{target}:\n\t@MAKEFLAGS=s \$\(MAKE\) (.+)$", MAKEFILE, re.M).group(1).split()
+
+    tools, late, static = variable("TOOLS"), variable("LATE_TOOLS"), variable("STATIC_TOOLS")
+    assert variable("PREPARED_TOOLS") == ["$(filter-out", "$(KUBECTL)", "$(LATE_TOOLS)", "$(STATIC_TOOLS),$(TOOLS))"]
+    prepared = [tool for tool in tools if tool not in ["$(KUBECTL)", *late, *static]]
+    assert made_one_after_another("prepared-tools") == ["$(PREPARED_TOOLS)"]
     assert re.search(r"^\$\(VENV\)/\.installed: .*\$\(VENV\)/\.scripts", MAKEFILE, re.M)
-    lists = {"$(TOOLS)": tools, "$(STATIC_TOOLS)": static, "$(PREPARED_TOOLS)": prepared,
-             "prepared-tools": prepared, "venv": ["venv", "venv-scripts"]}
+    lists = {"$(TOOLS)": tools, "$(LATE_TOOLS)": late, "$(STATIC_TOOLS)": static, "$(PREPARED_TOOLS)": prepared,
+             "prepared-tools": prepared, "prepared-node": made_one_after_another("prepared-node"),
+             "venv": ["venv", "venv-scripts"]}
     return {word for listed in words for word in lists.get(listed, [listed])}
 
 
