@@ -30,7 +30,7 @@ CRANE := $(STAMPS)/crane@$(CRANE_VERSION)
 SYFT := $(STAMPS)/syft@$(SYFT_VERSION)
 KUBE_SCORE := $(STAMPS)/kube-score@$(KUBE_SCORE_VERSION)
 PROMTOOL := $(STAMPS)/promtool@$(PROMETHEUS_VERSION)
-TOOLS := $(HELM) $(KIND) $(KUBECTL) $(HELM3) $(CT) $(COMPOSE) $(SKAFFOLD) $(ACTIONLINT) $(CHECKOV) $(DISTRIBUTION) $(VEGETA) $(PROMTOOL) $(COSIGN) $(CRANE) $(SYFT) $(KUBE_SCORE)
+TOOLS := $(HELM) $(KIND) $(KUBECTL) $(HELM3) $(CT) $(COMPOSE) $(SKAFFOLD) $(ACTIONLINT) $(CHECKOV) $(DISTRIBUTION) $(VEGETA) $(COSIGN) $(CRANE) $(SYFT) $(KUBE_SCORE) $(PROMTOOL)
 # Only the cluster suite's last tests run these (skaffold's loop, the release),
 # and build them where they are missing (tests/support.py's tool()).
 LATE_TOOLS := $(SKAFFOLD) $(COSIGN) $(CRANE) $(SYFT)
@@ -100,9 +100,9 @@ bench: venv deps $(VEGETA) ## Benchmark the service against the seed app and a b
 # On a new machine most of `make test` is Go builds (the tools, the kind node,
 # the cluster add-ons' stand-ins) and downloads. Side by side, the downloads,
 # Debian bootstraps and image builds overlap with the compiling instead of
-# adding to it (docs/development.md has the figures). What only the static
-# suite runs, and the add-ons' images, wait for the cluster suite's idle CPU
-# (test-cluster-beside-builds).
+# adding to it (docs/development.md has the figures). The tools only the
+# cluster suite's last tests or the static suite run, and the add-ons'
+# images, wait for the cluster suite's idle CPU (test-cluster-beside-builds).
 # kubectl follows the kind node: where the node is built here, that build
 # compiles the same packages, and Go's cache then makes kubectl a link
 # instead of a second compile beside the first.
@@ -176,8 +176,7 @@ chart-readme: venv-scripts ## Regenerate chart/README.md's values table from val
 	@$(PYTHON) hack/chart_readme.py
 
 .PHONY: lock
-lock: ## Re-pin the Python dependencies (requirements*.lock)
-	@test -x $(PYTHON) || python3 -m venv $(VENV)
+lock: $(PYTHON) ## Re-pin the Python dependencies (requirements*.lock)
 	@$(PYTHON) -m pip install --quiet pip-tools
 	@hack/lock.sh
 
@@ -213,10 +212,12 @@ venv: $(VENV)/.installed ## Create .venv with the pinned Python dependencies
 
 # What hack/'s Python scripts import (PyYAML), in seconds: the entry points
 # that run them and nothing else in Python need no more than this.
-$(VENV)/.scripts: hack/requirements.lock
-	@test -x $(PYTHON) || python3 -m venv $(VENV)
+$(VENV)/.scripts: hack/requirements.lock | $(PYTHON)
 	@$(PYTHON) -m pip install --quiet --no-deps --no-compile --require-hashes -r hack/requirements.lock
 	@touch $@
+
+$(PYTHON):
+	@python3 -m venv $(VENV)
 
 .PHONY: venv-scripts
 venv-scripts: $(VENV)/.scripts ## Create .venv with what the scripts in hack/ import only (make up's share)

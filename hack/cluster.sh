@@ -42,7 +42,7 @@ up() {
     fi
     kind delete cluster --name "$CLUSTER_NAME" >&2
   fi
-  local config host_dir="${XDG_CACHE_HOME:-$HOME/.cache}/friendlyhello/kind-host"
+  local config host_dir="$CACHE_DIR/kind-host"
   config=$(mktemp)
   "$root/.venv/bin/python" "$root/hack/host/kind_config.py" "$host_dir" "$image" >"$config"
   log "creating cluster $CLUSTER_NAME on $image"

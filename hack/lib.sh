@@ -18,6 +18,9 @@ for name in "${!overridden[@]}"; do printf -v "$name" '%s' "${overridden[$name]}
 unset overridden
 # The tools hack/tools.sh put there (make's targets did, before a script runs).
 export PATH="$root/.tools/bin:$PATH"
+# What the scripts keep between runs and clones (the node build, kind's host
+# mounts, build locks).
+CACHE_DIR=${XDG_CACHE_HOME:-$HOME/.cache}/friendlyhello
 started_at=$SECONDS
 
 log() { printf '%s [%4ss] %s\n' "$(basename "$0" .sh)" "$((SECONDS - started_at))" "$*" >&2; }

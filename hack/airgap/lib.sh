@@ -6,7 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 # shellcheck source=standins.env
 source "$root/hack/airgap/standins.env"
 # Where the local kind node image's build keeps its results between runs and clones.
-NODE_CACHE=${NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/friendlyhello/kind-node}
+NODE_CACHE=${NODE_CACHE:-$CACHE_DIR/kind-node}
 
 # The Debian mirror this host's apt already uses, so nothing here names one.
 debian_mirror() {

@@ -26,9 +26,8 @@ image="$repository:$version"
 reused "$image" "${2:-}" && exit 0
 # A build of the same image already under way (make test starts one beside
 # the cluster suite) is waited for, not repeated.
-locks=${XDG_CACHE_HOME:-$HOME/.cache}/friendlyhello/locks
-mkdir -p "$locks"
-exec 9>"$locks/$name.lock"
+mkdir -p "$CACHE_DIR/locks"
+exec 9>"$CACHE_DIR/locks/$name.lock"
 flock -n 9 || { log "$name $version: waiting for the build under way"; flock 9; }
 reused "$image" "${2:-}" && exit 0
 tree=$(mktemp -d)
