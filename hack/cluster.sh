@@ -5,8 +5,10 @@
 # k8s/kind-cluster.yaml, or of the file KIND_CLUSTER_CONFIG names, with what
 # this host needs (hack/host/kind_config.py). The kubeconfig context is
 # kind-$CLUSTER_NAME in the default kubeconfig.
+# `create` leaves a new cluster's nodes becoming ready (make up's `helm
+# --wait` waits for what its pods need); `up` waits until they and CoreDNS are.
 # Needs kind, kubectl, a Docker engine and .venv (make cluster provides them).
-# usage: hack/cluster.sh up|delete
+# usage: hack/cluster.sh up|create|delete
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 context="kind-$CLUSTER_NAME"
@@ -21,7 +23,7 @@ wait_ready() {
   log "cluster $CLUSTER_NAME ready (context $context)"
 }
 
-up() {
+create() {
   local image
   image=$(image_for node)
   if exists; then
@@ -49,11 +51,13 @@ up() {
   kind create cluster --name "$CLUSTER_NAME" --image "$image" --config "$config" --wait 0s >&2 \
     || { rm -f "$config"; die "kind create cluster failed (kind export logs shows the node's logs)"; }
   rm -f "$config"
-  wait_ready || die "cluster $CLUSTER_NAME did not become ready"
+  created=1
 }
 
+created=0
 case "${1:-}" in
-  up) up ;;
+  up) create; [ "$created" = 0 ] || wait_ready || die "cluster $CLUSTER_NAME did not become ready" ;;
+  create) create ;;
   delete) if exists; then kind delete cluster --name "$CLUSTER_NAME" >&2; else log "no cluster $CLUSTER_NAME"; fi ;;
-  *) echo "usage: hack/cluster.sh up|delete" >&2; exit 2 ;;
+  *) echo "usage: hack/cluster.sh up|create|delete" >&2; exit 2 ;;
 esac

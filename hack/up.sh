@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
 # `make up`: the kind cluster, the image, the chart, and the URL to browse.
-# Creates or reuses the cluster while it builds the image (tagged by content,
-# so an unchanged app is not rebuilt and a changed one rolls only the web
-# pods) and resolves Redis: neither needs the other. Then loads both into the
-# cluster and runs `helm upgrade --install --wait`.
+# The image builds (tagged by content, so an unchanged app is not rebuilt and
+# a changed one rolls only the web pods) and Redis is pulled while the cluster
+# is created or reused: none needs the others. Each image goes into the nodes
+# as soon as both it and they are there, while the nodes become ready; then
+# `helm upgrade --install --wait` waits for what its pods need.
 # usage: hack/up.sh
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 context="kind-$CLUSTER_NAME"
 
-"$root/hack/image.sh" >/dev/null && image_for redis >/dev/null &
-images_job=$!
+image_out=$(mktemp)
+redis_out=$(mktemp)
+trap 'rm -f "$image_out" "$redis_out"' EXIT
+"$root/hack/image.sh" >"$image_out" &
+image_job=$!
+image_for redis >"$redis_out" &
+redis_job=$!
 # On a failed cluster the build still finishes, cached for the next try.
-"$root/hack/cluster.sh" up || { wait "$images_job" || true; exit 1; }
-wait "$images_job" || die "the images for the cluster could not be made (above)"
-# Both present now: this only loads them and prints their values.
+"$root/hack/cluster.sh" create || { wait || true; exit 1; }
+wait "$redis_job" || die "Redis's image could not be had (above)"
+load_into_cluster "$(<"$redis_out")" &
+load_job=$!
+wait "$image_job" || die "the web image could not be built (above)"
+wait "$load_job" || die "Redis's image could not be loaded into cluster $CLUSTER_NAME (above)"
+# Both are here and Redis is in the nodes: this loads the web image and prints the values.
 images=$("$root/hack/cluster-images.sh")
 values=()
 for value in $images; do values+=(--set "$value"); done
