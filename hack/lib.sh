@@ -123,24 +123,30 @@ docker_build() {
 }
 
 # Loads local images into the kind cluster's nodes that lack them, in one
-# `kind load` (one archive of all of them). Nodes with the control plane's
-# NoSchedule taint are left out: no pod of the project's runs there.
+# `kind load` (one archive of those images, into those nodes). Nodes with the
+# control plane's NoSchedule taint are left out: no pod of the project's runs
+# there.
 load_into_cluster() { # IMAGE...
-  local node image missing=() nodes
+  local node image nodes missing_images=() missing_nodes=()
   local nodes_taking_pods='{{range .items}}{{$plane := false}}{{range .spec.taints}}
     {{- if and (eq .key "node-role.kubernetes.io/control-plane") (eq .effect "NoSchedule")}}{{$plane = true}}{{end}}
     {{- end}}{{if not $plane}}{{.metadata.name}}{{"\n"}}{{end}}{{end}}'
   nodes=$(kubectl --context "kind-$CLUSTER_NAME" get nodes -o go-template="$nodes_taking_pods")
   [ -n "$nodes" ] || die "cluster $CLUSTER_NAME has no node that takes pods"
-  for node in $nodes; do
-    for image in "$@"; do
-      if ! docker exec "$node" crictl inspecti "$image" >/dev/null 2>&1; then missing+=("$node"); break; fi
+  for image in "$@"; do
+    for node in $nodes; do
+      if ! docker exec "$node" crictl inspecti "$image" >/dev/null 2>&1; then
+        missing_images+=("$image")
+        [[ " ${missing_nodes[*]} " == *" $node "* ]] || missing_nodes+=("$node")
+      fi
     done
   done
-  if [ "${#missing[@]}" -eq 0 ]; then
+  if [ "${#missing_images[@]}" -eq 0 ]; then
     log "$* already in cluster $CLUSTER_NAME"
-  else
-    log "kind load docker-image $* (nodes: ${missing[*]})"
-    kind load docker-image "$@" --name "$CLUSTER_NAME" --nodes "$(IFS=,; echo "${missing[*]}")" >/dev/null
+    return
   fi
+  mapfile -t missing_images < <(printf '%s\n' "${missing_images[@]}" | sort -u)
+  log "kind load docker-image ${missing_images[*]} (nodes: ${missing_nodes[*]})"
+  kind load docker-image "${missing_images[@]}" --name "$CLUSTER_NAME" \
+    --nodes "$(IFS=,; echo "${missing_nodes[*]}")" >/dev/null
 }

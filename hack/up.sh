@@ -23,8 +23,9 @@ wait "$redis_job" || die "Redis's image could not be had (above)"
 load_into_cluster "$(<"$redis_out")" &
 load_job=$!
 wait "$image_job" || die "the web image could not be built (above)"
+load_into_cluster "$(<"$image_out")"
 wait "$load_job" || die "Redis's image could not be loaded into cluster $CLUSTER_NAME (above)"
-# Both are here and Redis is in the nodes: this loads the web image and prints the values.
+# Both are in the nodes now: this only prints the chart's values for them.
 images=$("$root/hack/cluster-images.sh")
 values=()
 for value in $images; do values+=(--set "$value"); done
