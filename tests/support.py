@@ -9,6 +9,7 @@ can never pass by skipping.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -99,9 +100,23 @@ def docker_answers() -> bool:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_ports(1)
+
+
+def free_ports(count: int) -> int:
+    """The first of COUNT consecutive ports that are free on every address
+    now (a port range such as compose's "8080-8081" takes them in a row)."""
+    while True:
+        with contextlib.ExitStack() as held:
+            first = held.enter_context(socket.socket())
+            first.bind(("", 0))
+            port = first.getsockname()[1]
+            try:
+                for following in range(port + 1, port + count):
+                    held.enter_context(socket.socket()).bind(("", following))
+            except OSError:  # taken, or past the last port: another try
+                continue
+            return port
 
 
 def raw_request(port: int, payload: bytes) -> int | None:

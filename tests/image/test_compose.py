@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.support import PINNED, ROOT, free_port, tool, visit_count, wait_until
+from tests.support import PINNED, ROOT, free_ports, tool, visit_count, wait_until
 
 
 def test_compose_defaults_match_the_pinned_versions():
@@ -20,10 +20,10 @@ def test_compose_defaults_match_the_pinned_versions():
 def stack(image, redis_image):
     # The project's own compose (make tool-docker-compose), not a plugin in ~/.docker.
     binary = tool("docker-compose")
-    ports = [free_port(), free_port()]
+    port = free_ports(2)  # one host port per web replica
     project = f"fh-test-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "WEB_IMAGE": image, "REDIS_IMAGE": redis_image,
-           "WEB_PORTS": f"{min(ports)}-{min(ports) + 1}"}
+           "WEB_PORTS": f"{port}-{port + 1}"}
     compose = [str(binary), "--project-name", project, "--file", str(ROOT / "compose.yaml")]
 
     def run(*args, check=True):
@@ -32,7 +32,7 @@ def stack(image, redis_image):
 
     try:
         run("up", "--detach", "--no-build", "--wait", "--wait-timeout", "120")
-        yield run, min(ports)
+        yield run, port
     except subprocess.CalledProcessError as error:
         raise AssertionError(f"compose failed: {error.stderr}\n{run('logs', check=False).stdout}") from None
     finally:
