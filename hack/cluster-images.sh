@@ -10,9 +10,5 @@ source "$(dirname "$0")/lib.sh"
 
 image=$("$root/hack/image.sh")
 redis=$(image_for redis)
-[[ $redis != *@* ]] || die "the chart takes Redis by tag: REDIS_IMAGE must be REPOSITORY:TAG, not $redis"
 load_into_cluster "$image" "$redis"
-echo "image.repository=${image%:*}"
-echo "image.tag=${image##*:}"
-echo "redis.image.repository=${redis%:*}"
-echo "redis.image.tag=${redis##*:}"
+chart_image_values "$image" "$redis"

@@ -122,6 +122,21 @@ docker_build() {
   fi
 }
 
+# The chart takes Redis by tag (redis.image.tag), not by digest.
+redis_by_tag() { # REDIS
+  [[ $1 != *@* ]] || die "the chart takes Redis by tag: REDIS_IMAGE must be REPOSITORY:TAG, not $1"
+}
+
+# The `helm --set` values (one per line) that point the chart at the web
+# image and Redis.
+chart_image_values() { # IMAGE REDIS
+  redis_by_tag "$2"
+  echo "image.repository=${1%:*}"
+  echo "image.tag=${1##*:}"
+  echo "redis.image.repository=${2%:*}"
+  echo "redis.image.tag=${2##*:}"
+}
+
 # Loads local images into the kind cluster's nodes that lack them, in one
 # `kind load` (one archive of those images, into those nodes). Nodes with the
 # control plane's NoSchedule taint are left out: no pod of the project's runs

@@ -20,13 +20,13 @@ redis_job=$!
 # On a failed cluster the build still finishes, cached for the next try.
 "$root/hack/cluster.sh" create || { wait || true; exit 1; }
 wait "$redis_job" || die "Redis's image could not be had (above)"
+redis_by_tag "$(<"$redis_out")"
 load_into_cluster "$(<"$redis_out")" &
 load_job=$!
 wait "$image_job" || die "the web image could not be built (above)"
 load_into_cluster "$(<"$image_out")"
 wait "$load_job" || die "Redis's image could not be loaded into cluster $CLUSTER_NAME (above)"
-# Both are in the nodes now: this only prints the chart's values for them.
-images=$("$root/hack/cluster-images.sh")
+images=$(chart_image_values "$(<"$image_out")" "$(<"$redis_out")")
 values=()
 for value in $images; do values+=(--set "$value"); done
 

@@ -114,7 +114,7 @@ def free_ports(count: int) -> int:
             try:
                 for following in range(port + 1, port + count):
                     held.enter_context(socket.socket()).bind(("", following))
-            except OSError:  # taken, or past the last port: another try
+            except (OSError, OverflowError):  # taken, or past the last port: another try
                 continue
             return port
 
