@@ -50,6 +50,8 @@ RESPONSE_HEADERS = (
     ("Cross-Origin-Resource-Policy", "same-origin"),
     ("Cache-Control", "no-store"),
 )
+# The names of the headers the edge sets, which replace any a route set.
+_FIXED_NAMES = frozenset(name.lower() for name in (REQUEST_ID_HEADER, *dict(RESPONSE_HEADERS)))
 
 
 class Answer(NamedTuple):
@@ -100,10 +102,9 @@ class Edge:
         answered: dict = {}  # the status and route of the answer started last
 
         def finish(status: str, headers: list, exc_info=None, route: str | None = None):
-            # The fixed headers replace any a route set; the last answer started counts once.
-            fixed = [(REQUEST_ID_HEADER, rid), *RESPONSE_HEADERS]
-            names = {name.lower() for name, _ in fixed}
-            headers[:] = [(name, value) for name, value in headers if name.lower() not in names] + fixed
+            # The last answer started counts once.
+            headers[:] = [(name, value) for name, value in headers if name.lower() not in _FIXED_NAMES]
+            headers += [(REQUEST_ID_HEADER, rid), *RESPONSE_HEADERS]
             answered["status"], answered["route"] = int(status[:3]), route or self.route(environ)
             environ[ACCESS_FIELDS] = {"request_id": rid, "route": answered["route"]}
             return start_response(status, headers, exc_info)

@@ -19,15 +19,15 @@ the workers and so must not run threads, writes its own lines.
 from __future__ import annotations
 
 import atexit
-import json
 import logging
 import logging.handlers
 import queue
 import sys
-import time
 import traceback
 from contextvars import ContextVar
+from datetime import UTC, datetime
 
+import orjson
 from gunicorn import glogging
 
 # The JSON lines carry no thread, process or task names: not worth their cost per record.
@@ -41,29 +41,24 @@ ACCESS_FIELDS = "friendlyhello.access_fields"
 QUEUE_LIMIT = 10000
 
 
-# One encoder for every line: json.dumps with other than its default options
-# would build a new one each time.
-_to_json = json.JSONEncoder(ensure_ascii=False).encode
-
-
 class JsonFormatter(logging.Formatter):
-    """A record as one JSON object: time (UTC), level, logger, message, the
-    request id where there is one, the record's `fields` and any exception."""
-
-    default_time_format = "%Y-%m-%dT%H:%M:%S"
-    default_msec_format = "%s.%03dZ"
-    converter = time.gmtime
+    """A record as one JSON object: time (RFC 3339, UTC, to the microsecond),
+    level, logger, message, the request id where there is one, the record's
+    `fields` and any exception."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {"time": self.formatTime(record), "level": record.levelname.lower(), "logger": record.name,
-                 "message": record.getMessage()}
+        # A datetime, written by orjson: under half the time of formatTime's strftime.
+        entry = {"time": datetime.fromtimestamp(record.created, UTC), "level": record.levelname.lower(),
+                 "logger": record.name, "message": record.getMessage()}
         request_id = current_request_id.get()
         if request_id is not None:
             entry["request_id"] = request_id
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return _to_json(entry)
+        # orjson: a line's JSON in a tenth of the standard library's time, the
+        # same text but for the spaces after separators.
+        return orjson.dumps(entry, option=orjson.OPT_UTC_Z).decode()
 
 
 class _Stdout(logging.StreamHandler):
@@ -82,6 +77,13 @@ def _json_to_stdout() -> logging.Handler:
     handler = _Stdout()
     handler.setFormatter(JsonFormatter())
     return handler
+
+
+class _AsQueued(logging.Formatter):
+    """The writer's formatter: a queued record's message is its line already."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return record.msg
 
 
 class _BoundedQueueHandler(logging.handlers.QueueHandler):
@@ -125,8 +127,8 @@ def write_from_one_thread() -> None:
     exits. For gunicorn's workers (gunicorn.conf.py's post_fork)."""
     global _handler
     records: queue.SimpleQueue = queue.SimpleQueue()
-    # The records arrive formatted: the writer's default format is the message.
     writer = _Stdout()
+    writer.setFormatter(_AsQueued())
     queued = _BoundedQueueHandler(records, writer)
     queued.setFormatter(JsonFormatter())
     listener = logging.handlers.QueueListener(records, writer)

@@ -177,10 +177,18 @@ class Server:
 
     def error_lines(self, limit: int = 5) -> list[str]:
         """Its last lines that report an error (gunicorn's, the app's, a traceback)."""
-        # The service's JSON lines, then gunicorn's plain ones (the seed's).
-        markers = ('"level": "error"', '"level": "critical"', "[ERROR]", "[CRITICAL]", "Traceback")
         lines = self.log.read_text(errors="replace").splitlines() if self.log.exists() else []
-        return [line[:300] for line in lines if any(marker in line for marker in markers)][-limit:]
+        return [line[:300] for line in lines if reports_error(line)][-limit:]
+
+
+def reports_error(line: str) -> bool:
+    """Whether LINE, one of the service's JSON lines or gunicorn's plain ones
+    (the seed's), reports an error."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return any(marker in line for marker in ("[ERROR]", "[CRITICAL]", "Traceback"))
+    return isinstance(entry, dict) and entry.get("level") in ("error", "critical")
 
 
 # --- load generators ---------------------------------------------------------
