@@ -38,6 +38,16 @@ def test_the_time_is_utc():
     assert json.loads(JsonFormatter().format(entry))["time"] == "2026-07-01T12:30:05Z"
 
 
+def test_values_orjson_does_not_write_still_make_a_line():
+    entry = record(big=2**70, kinds={"a"}, **{"nested": {7: "an int key"}})
+    entry.created = datetime.datetime(2026, 7, 1, 12, 30, 5, 250001, tzinfo=datetime.UTC).timestamp()
+    line = JsonFormatter().format(entry)
+    assert "\n" not in line
+    assert {**json.loads(line), "message": None} == {
+        "time": "2026-07-01T12:30:05.250001Z", "level": "warning", "logger": "app", "message": None,
+        "big": 2**70, "kinds": "{'a'}", "nested": {"7": "an int key"}}
+
+
 def test_exceptions_are_logged_on_one_line():
     try:
         raise RuntimeError("boom")
