@@ -9,6 +9,7 @@ import textwrap
 
 import pytest
 
+from app import logs
 from app.logs import ACCESS_FIELDS, JsonFormatter, current_request_id
 from tests.support import ROOT
 
@@ -120,7 +121,7 @@ WRITER = textwrap.dedent("""
     logger.setLevel(logging.INFO)
     logs.send_to_stdout(logger)
     logs.write_from_one_thread()
-    name, count, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    name, count, size, logs.QUEUE_LIMIT = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     def write(thread):
         for number in range(count):
             logger.info("line", extra={"fields": {"writer": name, "thread": thread, "n": number, "pad": "x" * size}})
@@ -130,14 +131,16 @@ WRITER = textwrap.dedent("""
 """)
 
 
-def test_lines_are_whole_and_all_written_when_processes_share_a_pipe():
+@pytest.mark.parametrize("queue_limit", [logs.QUEUE_LIMIT, 0], ids=["queued", "queue-full"])
+def test_lines_are_whole_and_all_written_when_processes_share_a_pipe(queue_limit):
     """Four processes of four threads each on one pipe (as gunicorn's workers
     share the container's stdout): every line arrives whole, none is lost,
-    each thread's in order, though no process flushed before it exited."""
+    each thread's in order, though no process flushed before it exited; also
+    when the queue is full and the threads write their lines themselves."""
     count, size = 2000, 3000  # lines of about 3.1 kB: under PIPE_BUF, so each write is atomic
     read_end, write_end = os.pipe()
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, f"w{n}", str(count), str(size)], cwd=ROOT,
-                                stdout=write_end) for n in range(4)]
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, f"w{n}", str(count), str(size), str(queue_limit)],
+                                cwd=ROOT, stdout=write_end) for n in range(4)]
     os.close(write_end)
     with os.fdopen(read_end, "rb") as pipe:
         lines = pipe.read().decode().splitlines()  # until every writer has exited
