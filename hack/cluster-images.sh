@@ -10,5 +10,6 @@ source "$(dirname "$0")/lib.sh"
 
 image=$("$root/hack/image.sh")
 redis=$(image_for redis)
+redis_by_tag "$redis"
 load_into_cluster "$image" "$redis"
 chart_image_values "$image" "$redis"

@@ -128,9 +128,8 @@ redis_by_tag() { # REDIS
 }
 
 # The `helm --set` values (one per line) that point the chart at the web
-# image and Redis.
+# image and Redis (by tag: redis_by_tag).
 chart_image_values() { # IMAGE REDIS
-  redis_by_tag "$2"
   echo "image.repository=${1%:*}"
   echo "image.tag=${1##*:}"
   echo "redis.image.repository=${2%:*}"
