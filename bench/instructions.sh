@@ -7,7 +7,9 @@
 # connection, twice (N = 300 and 1300); the difference of the worker's totals
 # over 1000 is its cost per page, start-up and warm-up cancelled out.
 # User-space instructions only: the kernel's share of a request (sockets) and
-# Redis's are not in them.
+# Redis's are not in them. Then, the same way, (d)'s access line alone: the
+# part of a page that app/logs.py spends through the standard library's
+# logging, its queue and writer thread.
 # usage: bench/instructions.sh        (needs valgrind, redis-server and .venv)
 set -euo pipefail
 case "${1:-}" in
@@ -69,6 +71,34 @@ for contender in c b d; do
   per_request[$contender]=$(( (high - low) / 1000 ))
   echo "($contender) ${per_request[$contender]} instructions per page" >&2
 done
+# The process's total after LINES access lines, written as a worker writes them.
+count_access_lines() { # LINES
+  local out="$work/access-$1"
+  mkdir -p "$out"
+  valgrind --tool=callgrind --callgrind-out-file="$out/callgrind" \
+    "$root/.venv/bin/python" - "$1" >/dev/null 2>"$out/log" <<'PYTHON'
+import datetime, sys
+from gunicorn.config import Config
+from app import logs
+config = Config()
+for name, value in (("accesslog", "-"), ("errorlog", "-"), ("logger_class", "app.logs.GunicornLogger")):
+    config.set(name, value)
+logger = logs.GunicornLogger(config)
+logs.write_from_one_thread()
+class Response:
+    status, status_code, sent = "200 OK", 200, 110
+environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "QUERY_STRING": "", "REMOTE_ADDR": "127.0.0.1",
+           "HTTP_USER_AGENT": "curl/8.0", logs.ACCESS_FIELDS: {"request_id": "0" * 32, "route": "/"}}
+took = datetime.timedelta(microseconds=1500)
+for _ in range(int(sys.argv[1])):
+    logger.access(Response, None, environ, took)
+PYTHON
+  grep -h '^totals:' "$out/callgrind" | awk '{print $2}'
+}
+low=$(count_access_lines 1000)
+high=$(count_access_lines 3000)
+echo "(d) $(( (high - low) / 2000 )) instructions per access line" >&2
+
 awk -v c="${per_request[c]}" -v b="${per_request[b]}" -v d="${per_request[d]}" 'BEGIN {
   printf "(c) floor %d, (b) seed %d, (d) friendlyhello %d instructions per page\n", c, b, d
   printf "cost ratios as throughput: (d)/(b) = %.2fx, (d)/(c) = %.2fx\n", b / d, c / d }'

@@ -33,15 +33,22 @@ def test_parallel_visits_are_counted_exactly(gunicorn, redis_server):
 
 def test_metrics_are_summed_across_workers(gunicorn, tmp_path):
     server = gunicorn(WEB_CONCURRENCY="2", GUNICORN_THREADS="4")
-    requests_sent = 200
-    # A new connection per request lets the kernel spread them over both workers.
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(lambda _: requests.get(server.url + "/", timeout=10), range(requests_sent)))
+    # A new connection per request lets the kernel spread them over both
+    # workers, once both have loaded the app (the port accepts before): send
+    # until each has written its counters (one file per worker).
+    requests_sent = 0
+    deadline = time.monotonic() + 60
+    while True:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda _: requests.get(server.url + "/", timeout=10), range(100)))
+        requests_sent += 100
+        files = list((tmp_path / "metrics").glob("counter_*.db"))
+        if len(files) >= 2 or time.monotonic() > deadline:
+            break
+    assert len(files) >= 2, f"both workers should have served requests: {files}"
 
     text = requests.get(server.url + "/metrics", timeout=10).text
     assert metric(text, "friendlyhello_http_requests_total", route="/", method="GET", status="200") == requests_sent
-    files = list((tmp_path / "metrics").glob("counter_*.db"))
-    assert len(files) >= 2, f"both workers should have served requests: {files}"
     assert metric(text, "friendlyhello_visits") == requests_sent
 
 
