@@ -43,7 +43,9 @@ UNMATCHED = "unmatched"  # the route label of a path no route matches
 # script, style sheet, image or form: its policy allows nothing to load and
 # no site to frame it. `no-store`: every answer is live (a count, a state).
 # No X-Frame-Options: frame-ancestors replaces it in every browser with CSP
-# level 2, and each header costs gunicorn a check per answer (bench/README.md).
+# level 2. No Cross-Origin-Resource-Policy: with nosniff, browsers already
+# keep other sites' no-cors loads from reading these HTML and JSON answers.
+# Each header costs gunicorn a check per answer (bench/README.md).
 RESPONSE_HEADERS = (
     ("Content-Security-Policy", "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
     ("X-Content-Type-Options", "nosniff"),

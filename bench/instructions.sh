@@ -7,9 +7,10 @@
 # connection, twice (N = 300 and 1300); the difference of the worker's totals
 # over 1000 is its cost per page, start-up and warm-up cancelled out.
 # User-space instructions only: the kernel's share of a request (sockets) and
-# Redis's are not in them. Then, the same way, (d)'s access line alone: the
-# part of a page that app/logs.py spends through the standard library's
-# logging, its queue and writer thread.
+# Redis's are not in them. Then (d)'s access line alone: app/logs.py's
+# logger called for 1000 and for 3000 made-up requests in one process (no
+# server), its writer thread running as in a worker; the difference over 2000
+# is what a page spends on its line through the standard library's logging.
 # usage: bench/instructions.sh        (needs valgrind, redis-server and .venv)
 set -euo pipefail
 case "${1:-}" in
@@ -75,8 +76,8 @@ done
 count_access_lines() { # LINES
   local out="$work/access-$1"
   mkdir -p "$out"
-  valgrind --tool=callgrind --callgrind-out-file="$out/callgrind" \
-    "$root/.venv/bin/python" - "$1" >/dev/null 2>"$out/log" <<'PYTHON'
+  env PYTHONHASHSEED=0 valgrind --tool=callgrind --callgrind-out-file="$out/callgrind" \
+    "$root/.venv/bin/python" - "$1" >"$out/lines" 2>"$out/log" <<'PYTHON'
 import datetime, sys
 from gunicorn.config import Config
 from app import logs
@@ -93,10 +94,19 @@ took = datetime.timedelta(microseconds=1500)
 for _ in range(int(sys.argv[1])):
     logger.access(Response, None, environ, took)
 PYTHON
+  # Every line written, and as an access line: a failing call would log an
+  # error instead, and count the error's cost.
+  local written
+  written=$(grep -c '"logger":"gunicorn.access"' "$out/lines" || true)
+  if [ "$written" != "$1" ] || grep -q '"level":"error"' "$out/lines"; then
+    echo "bench/instructions.sh: the access-line harness wrote $written of $1 access lines:" >&2
+    grep -m 3 -v '"logger":"gunicorn.access"' "$out/lines" >&2 || true
+    exit 1
+  fi
   grep -h '^totals:' "$out/callgrind" | awk '{print $2}'
 }
-low=$(count_access_lines 1000)
-high=$(count_access_lines 3000)
+low=$(count_access_lines 1000) || exit 1
+high=$(count_access_lines 3000) || exit 1
 echo "(d) $(( (high - low) / 2000 )) instructions per access line" >&2
 
 awk -v c="${per_request[c]}" -v b="${per_request[b]}" -v d="${per_request[d]}" 'BEGIN {

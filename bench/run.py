@@ -18,9 +18,11 @@ after start-up) and served part of a warm-up. Then:
     how the cores were shared by wrk, the server and Redis. The run fails
     when a worker served too little: the contender was not measured whole;
   - tail latency at a fixed rate (b, c, d): vegeta, an open-model generator
-    (a slow answer does not slow the sender), at a quarter of the floor's capacity;
-    a run where vegeta fell behind the rate is repeated, and after three
-    tries the benchmark fails.
+    (a slow answer does not slow the sender), at a quarter of the floor's
+    capacity; a run where vegeta fell behind the rate is repeated, and after
+    three tries the benchmark fails. Just before it, the host probe: the same
+    piece of Python timed, whose spread over the run shows how far the
+    host's own speed moved.
 Then (d) again while Redis is frozen (SIGSTOP): every answer must be 200.
 The visit count in Redis is checked against the answers after (d)'s wrk and
 vegeta runs.
@@ -64,8 +66,8 @@ from app.config import Settings  # noqa: E402
 THROUGHPUT_TARGETS = {"b": 1.0, "c": 0.8}
 FIXED_RATE_P99_TARGET = 2.0
 # Of the floor's capacity: the fixed rate of the tail-latency runs. A quarter,
-# not a half: this host's speed moves by up to 2x within a minute (the host
-# probe), and at half, a slow spell alone takes the floor to its capacity and
+# not a half: this host's speed moves by up to 2x within minutes
+# (bench/README.md), and at half, a slow spell alone takes the floor to its capacity and
 # (d), which costs more per page, past it: its queue grows, and the p99 then
 # measures the spell. At a quarter every contender keeps room through one.
 FIXED_RATE_SHARE = 0.25
@@ -508,7 +510,7 @@ def round_order(number: int) -> list[str]:
     return [*ROUND_ORDER[shift:], *ROUND_ORDER[:shift]]
 
 
-# measure()'s fixed rate for the floor of the first round: half of what it reached.
+# measure()'s fixed rate for the floor of the first round: FIXED_RATE_SHARE of what it reached.
 FROM_THIS_RUN = -1
 
 

@@ -300,9 +300,9 @@ def test_the_page_renders_in_chromium_with_nothing_refused(app):
     assert any("Content Security Policy" in line for line in control_console), control_console
 
 
-def test_chromium_refuses_to_show_the_page_in_another_sites_frame(app):
+def test_chromium_refuses_to_show_the_page_in_another_origins_frame(app):
     page_url, page_server = serving(app)
-    other = Flask("another_site")
+    other = Flask("another_origin")
     other.add_url_rule("/", "framing", lambda: f'<!doctype html><iframe src="{page_url}/"></iframe>')
     # Another port is another origin.
     other_url, other_server = serving(other)
