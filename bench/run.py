@@ -67,9 +67,9 @@ THROUGHPUT_TARGETS = {"b": 1.0, "c": 0.8}
 FIXED_RATE_P99_TARGET = 2.0
 # Of the floor's capacity: the fixed rate of the tail-latency runs. A quarter,
 # not a half: this host's speed moves by up to 2x within minutes
-# (bench/README.md), and at half, a slow spell alone takes the floor to its capacity and
-# (d), which costs more per page, past it: its queue grows, and the p99 then
-# measures the spell. At a quarter every contender keeps room through one.
+# (bench/README.md), and at half a slow spell alone takes the floor to its
+# capacity and (d), which costs more per page, past it: its queue grows, and
+# the p99 then measures the spell. At a quarter every contender keeps room.
 FIXED_RATE_SHARE = 0.25
 # The host probe: a fixed piece of Python work timed just before each
 # fixed-rate run, with nothing else running; its spread over a run is how far
@@ -394,9 +394,10 @@ def saturate(server: Server, redis: Redis, args) -> tuple[WrkResult, Usage]:
 def at_fixed_rate(server: Server, redis: Redis, rate: int, args,
                   workdir: Path) -> tuple[RateResult, Usage, int, float]:
     """A vegeta run, the CPU used during it, the visits Redis counted during
-    it, and the host probe taken just before it; run again (3 runs at most) when vegeta fell behind its
-    schedule: the rate measured is then not the rate asked for (a short run
-    on a busy machine can lose a few tenths of a second to the scheduler)."""
+    it, and the host probe taken just before it; run again (3 runs at most)
+    when vegeta fell behind its schedule: the rate measured is then not the
+    rate asked for (a short run on a busy machine can lose a few tenths of a
+    second to the scheduler)."""
     for attempt in range(1, 4):
         settle(server)
         probe_ms = host_probe_ms()

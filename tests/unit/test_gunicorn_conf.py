@@ -36,16 +36,15 @@ def test_metrics_are_summed_across_workers(gunicorn, tmp_path):
     # A new connection per request lets the kernel spread them over both
     # workers, once both have loaded the app (the port accepts before): send
     # until each has written its counters (one file per worker).
-    requests_sent = 0
-    deadline = time.monotonic() + 60
-    while True:
+    batches = []
+
+    def both_workers_served() -> bool:
         with ThreadPoolExecutor(max_workers=8) as pool:
-            list(pool.map(lambda _: requests.get(server.url + "/", timeout=10), range(100)))
-        requests_sent += 100
-        files = list((tmp_path / "metrics").glob("counter_*.db"))
-        if len(files) >= 2 or time.monotonic() > deadline:
-            break
-    assert len(files) >= 2, f"both workers should have served requests: {files}"
+            batches.append(len(list(pool.map(lambda _: requests.get(server.url + "/", timeout=10), range(100)))))
+        return len(list((tmp_path / "metrics").glob("counter_*.db"))) >= 2
+
+    wait_until(both_workers_served, timeout=60, interval=0, message="both workers to serve requests")
+    requests_sent = sum(batches)
 
     text = requests.get(server.url + "/metrics", timeout=10).text
     assert metric(text, "friendlyhello_http_requests_total", route="/", method="GET", status="200") == requests_sent
