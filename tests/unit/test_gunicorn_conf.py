@@ -31,20 +31,26 @@ def test_parallel_visits_are_counted_exactly(gunicorn, redis_server):
     assert int(redis_server.client().get("counter")) == visits
 
 
-def test_metrics_are_summed_across_workers(gunicorn, tmp_path):
-    server = gunicorn(WEB_CONCURRENCY="2", GUNICORN_THREADS="4")
-    # A new connection per request lets the kernel spread them over both
-    # workers, once both have loaded the app (the port accepts before): send
-    # until each has written its counters (one file per worker).
+def visit_until_each_worker_answered(server, metrics_dir, workers: int) -> int:
+    """Visits the page until each of WORKERS workers has answered, and returns
+    how many visits that took. The port accepts before the workers have
+    loaded the app; a new connection per visit lets the kernel spread them
+    over the workers that have. Each worker writes its own histogram file
+    at its first answer."""
     batches = []
 
-    def both_workers_served() -> bool:
+    def each_answered() -> bool:
         with ThreadPoolExecutor(max_workers=8) as pool:
             batches.append(len(list(pool.map(lambda _: requests.get(server.url + "/", timeout=10), range(100)))))
-        return len(list((tmp_path / "metrics").glob("counter_*.db"))) >= 2
+        return len(list(metrics_dir.glob("histogram_*.db"))) >= workers
 
-    wait_until(both_workers_served, timeout=60, interval=0, message="both workers to serve requests")
-    requests_sent = sum(batches)
+    wait_until(each_answered, timeout=60, interval=0, message=f"each of {workers} workers to answer")
+    return sum(batches)
+
+
+def test_metrics_are_summed_across_workers(gunicorn, tmp_path):
+    server = gunicorn(WEB_CONCURRENCY="2", GUNICORN_THREADS="4")
+    requests_sent = visit_until_each_worker_answered(server, tmp_path / "metrics", 2)
 
     text = requests.get(server.url + "/metrics", timeout=10).text
     assert metric(text, "friendlyhello_http_requests_total", route="/", method="GET", status="200") == requests_sent
@@ -203,6 +209,10 @@ def test_reload_serves_an_edited_file(gunicorn, tmp_path, edited):
     shutil.copytree(ROOT / "app", source / "app", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "gunicorn.conf.py", source)
     server = gunicorn(cwd=source, GUNICORN_RELOAD="1", WEB_CONCURRENCY="2")
+    # gunicorn's reloader takes a file's time when it first sees it, after the
+    # worker has imported the app: an edit in between is never served. Edit
+    # only once every worker answers.
+    visit_until_each_worker_answered(server, tmp_path / "metrics", 2)
     assert "Hello world!" in requests.get(server.url + "/", timeout=5).text
     path = source / edited
     # Each edit, and how an answer shows it was served.
