@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import socket
 
 from flask import Flask
@@ -52,7 +53,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(ops.bp)
     app.register_error_handler(HTTPException, views.http_error)
     app.wsgi_app = Edge(app.wsgi_app, app.url_map, metrics, app.logger, settings.max_content_length,
-                        direct={views.PAGE: lambda method: views.page_answer(state, method)})
+                        direct={views.PAGE: functools.partial(views.page_answer, state)})
     if settings.proxy_hops:
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)

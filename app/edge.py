@@ -18,8 +18,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
-import secrets
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -72,7 +72,7 @@ def request_id(incoming: str | None) -> str:
     """INCOMING when it looks like a request id, else a new one (32 hex digits)."""
     if incoming and _REQUEST_ID.fullmatch(incoming):
         return incoming
-    return secrets.token_hex(16)
+    return os.urandom(16).hex()
 
 
 class Edge:
@@ -103,18 +103,22 @@ class Edge:
         method = environ["REQUEST_METHOD"]
         answered: dict = {}  # the status and route of the answer started last
 
-        def finish(status: str, headers: list, exc_info=None, route: str | None = None):
+        def start(status: str, headers: list, exc_info=None, route: str | None = None):
             # The last answer started counts once.
-            headers[:] = [(name, value) for name, value in headers if name.lower() not in _FIXED_NAMES]
             headers += [(REQUEST_ID_HEADER, rid), *RESPONSE_HEADERS]
             answered["status"], answered["route"] = int(status[:3]), route or self.route(environ)
             environ[ACCESS_FIELDS] = {"request_id": rid, "route": answered["route"]}
             return start_response(status, headers, exc_info)
 
+        def finish(status: str, headers: list, exc_info=None):
+            """Flask's start_response: a route's own headers, less those the edge sets."""
+            headers[:] = [(name, value) for name, value in headers if name.lower() not in _FIXED_NAMES]
+            return start(status, headers, exc_info)
+
         def send(answer: Answer, route: str | None = None, exc_info=None) -> list[bytes]:
-            finish(f"{answer.status} {HTTP_STATUS_CODES[answer.status]}",
-                   [("Content-Type", answer.content_type), ("Content-Length", str(len(answer.body)))],
-                   exc_info, route)
+            start(f"{answer.status} {HTTP_STATUS_CODES[answer.status]}",
+                  [("Content-Type", answer.content_type), ("Content-Length", str(len(answer.body)))],
+                  exc_info, route)
             return [] if method == "HEAD" else [answer.body]
 
         try:

@@ -137,7 +137,8 @@ def write_from_one_thread() -> None:
     exits. For gunicorn's workers (gunicorn.conf.py's post_fork)."""
     global _handler
     records: queue.SimpleQueue = queue.SimpleQueue()
-    writer = _Stdout()
+    # sys.stdout as it is now: a worker's is never replaced.
+    writer = logging.StreamHandler(sys.stdout)
     writer.setFormatter(_AsQueued())
     queued = _BoundedQueueHandler(records, writer)
     queued.setFormatter(JsonFormatter())
@@ -185,7 +186,9 @@ class GunicornLogger(glogging.Logger):
                   "duration_ms": round(request_time.total_seconds() * 1000, 3),
                   "remote_addr": environ.get("REMOTE_ADDR"), "user_agent": environ.get("HTTP_USER_AGENT")}
         # A record made and handled as Logger.info would, less the search of
-        # the stack for the caller's file and line (not in the JSON line).
+        # the stack for the caller's file and line (not in the JSON line) and
+        # the checks of `extra` against the record's own attributes.
         if self.access_log.isEnabledFor(logging.INFO):
-            self.access_log.handle(self.access_log.makeRecord(
-                self.access_log.name, logging.INFO, "", 0, "request", None, None, extra={"fields": fields}))
+            record = self.access_log.makeRecord(self.access_log.name, logging.INFO, "", 0, "request", None, None)
+            record.fields = fields
+            self.access_log.handle(record)
