@@ -10,7 +10,7 @@ What must hold for every answer is done here, once, for every request:
   - a JSON 500 for anything no handler expected.
 Routes know nothing of it. The page, every visitor's request, is answered
 here without entering Flask (DIRECT): by the same function as Flask's view
-for it, and through the same finish as every other answer.
+for it, and through the same start of the answer as every other route.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ def request_id(incoming: str | None) -> str:
     """INCOMING when it looks like a request id, else a new one (32 hex digits)."""
     if incoming and _REQUEST_ID.fullmatch(incoming):
         return incoming
+    # Not secret, only unique: os.urandom without secrets' two calls around it.
     return os.urandom(16).hex()
 
 

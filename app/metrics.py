@@ -86,6 +86,10 @@ class RequestsFromLatency:
     def collect(self) -> Iterable[Metric]:
         requests = CounterMetricFamily(REQUESTS, "HTTP requests answered.", labels=REQUEST_LABELS)
         for family in self.recorded.collect():
+            if family.name == REQUESTS:
+                # Files a worker of an older version left (a dev loop's reload
+                # keeps the directory): the histogram counts these requests too.
+                continue
             yield family
             if family.name == LATENCY:
                 for sample in family.samples:

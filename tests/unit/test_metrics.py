@@ -1,7 +1,12 @@
+import os
+import subprocess
+import sys
+import textwrap
+
 import pytest
 
 from app.metrics import LATENCY_BUCKETS, Metrics
-from tests.support import metric
+from tests.support import ROOT, metric
 
 
 @pytest.mark.parametrize("method,status,labels", [
@@ -42,3 +47,27 @@ def test_redis_errors_are_counted_by_operation():
     text = metrics.exposition().decode()
     assert metric(text, "friendlyhello_redis_errors_total", operation="incr") == 2
     assert metric(text, "friendlyhello_redis_errors_total", operation="get") == 1
+
+
+def test_requests_are_served_once_beside_a_counter_file_an_older_worker_left(tmp_path):
+    """A dev loop's reload keeps the metrics directory: files of workers that
+    still counted requests in a Counter must not make the series appear twice."""
+    older = textwrap.dedent("""
+        from prometheus_client import Counter
+        Counter("friendlyhello_http_requests_total", "HTTP requests answered.",
+                ["route", "method", "status"]).labels("/", "GET", "200").inc(5)
+    """)
+    newer = textwrap.dedent("""
+        import sys
+        from app.metrics import Metrics
+        metrics = Metrics()
+        metrics.observe_request("/", "GET", 200, 0.01)
+        sys.stdout.write(metrics.exposition().decode())
+    """)
+    # Each in a process of its own: prometheus-client picks its storage when first imported.
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", older], env=env, check=True)
+    text = subprocess.run([sys.executable, "-c", newer], env=env, cwd=ROOT, check=True,
+                          capture_output=True, text=True).stdout
+    assert text.count("# TYPE friendlyhello_http_requests_total counter") == 1
+    assert metric(text, "friendlyhello_http_requests_total", route="/", method="GET", status="200") == 1
