@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import requests
@@ -31,12 +32,13 @@ def test_parallel_visits_are_counted_exactly(gunicorn, redis_server):
     assert int(redis_server.client().get("counter")) == visits
 
 
-def visit_until_each_worker_answered(server, metrics_dir, workers: int) -> int:
-    """Visits the page until each of WORKERS workers has answered, and returns
-    how many visits that took. The port accepts before the workers have
-    loaded the app; a new connection per visit lets the kernel spread them
-    over the workers that have. Each worker writes its own histogram file
-    at its first answer."""
+def visit_until_each_worker_answered(server) -> int:
+    """Visits the page until each of SERVER's workers has answered, and
+    returns how many visits that took. The port accepts before the workers
+    have loaded the app; a new connection per visit lets the kernel spread
+    them over the workers that have. Each worker writes its own histogram
+    file at its first answer."""
+    metrics_dir, workers = Path(server.env["PROMETHEUS_MULTIPROC_DIR"]), int(server.env["WEB_CONCURRENCY"])
     batches = []
 
     def each_answered() -> bool:
@@ -48,9 +50,9 @@ def visit_until_each_worker_answered(server, metrics_dir, workers: int) -> int:
     return sum(batches)
 
 
-def test_metrics_are_summed_across_workers(gunicorn, tmp_path):
+def test_metrics_are_summed_across_workers(gunicorn):
     server = gunicorn(WEB_CONCURRENCY="2", GUNICORN_THREADS="4")
-    requests_sent = visit_until_each_worker_answered(server, tmp_path / "metrics", 2)
+    requests_sent = visit_until_each_worker_answered(server)
 
     text = requests.get(server.url + "/metrics", timeout=10).text
     assert metric(text, "friendlyhello_http_requests_total", route="/", method="GET", status="200") == requests_sent
@@ -212,7 +214,7 @@ def test_reload_serves_an_edited_file(gunicorn, tmp_path, edited):
     # gunicorn's reloader takes a file's time when it first sees it, after the
     # worker has imported the app: an edit in between is never served. Edit
     # only once every worker answers.
-    visit_until_each_worker_answered(server, tmp_path / "metrics", 2)
+    visit_until_each_worker_answered(server)
     assert "Hello world!" in requests.get(server.url + "/", timeout=5).text
     path = source / edited
     # Each edit, and how an answer shows it was served.
