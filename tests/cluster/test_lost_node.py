@@ -33,17 +33,9 @@ pytestmark = pytest.mark.timeout(1200)
 # sampling; far above a healthy answer's time.
 REQUEST_TIMEOUT = "2"
 # The answers at the end that must all come with a count: the later half of
-# the 300 the test waits for once the replacement is ready and the cluster's
-# network has let the lost node go.
+# the 300 the test waits for once the replacement is ready and the client's
+# node no longer tracks an attempt to reach the lost pod.
 RECOVERED = 150
-# The air-gapped cluster's network (kube-router, hack/airgap/default-cni.yaml)
-# keeps a lost node's routes for its BGP graceful-restart time, 90 s from when
-# it notices the peer gone, and then withdraws them on every node: a request
-# sent about then has timed out in some runs (reported, like any failure after
-# the replacement). kindnet keeps a node's route while its Node exists.
-# Seconds after the withdrawal before the answers that must carry a count:
-# a request sent 0.9 s after it has timed out, 2.9 s after it.
-ROUTES_SETTLED = 5
 
 
 def start_node(node: str) -> float:
@@ -87,20 +79,15 @@ def serving(api, namespace: str, service: str, ip: str) -> bool:
                for piece in slices for endpoint in (piece.endpoints or []))
 
 
-def withdraws_routes(api) -> bool:
-    """Whether the cluster's network is kube-router, which withdraws a lost
-    node's routes some time after the node is gone."""
-    from kubernetes import client
-
-    daemonsets = client.AppsV1Api(api).list_namespaced_daemon_set("kube-system").items
-    return any(daemonset.metadata.name == "kube-router" for daemonset in daemonsets)
-
-
-def has_route(node: str, cidr: str) -> bool:
-    """Whether NODE's kernel still routes to CIDR (a pod range of another
-    node); a node that does not answer is taken to still have the route."""
-    result = run("docker", "exec", node, "ip", "route", "show", cidr, timeout=30, check=False)
-    return result.returncode != 0 or bool(result.stdout.strip())
+def attempts_to(node: str, ip: str) -> int:
+    """How many unanswered connection attempts NODE's conntrack table still
+    sends to IP. A new connection from the port of such an attempt joins its
+    entry and goes to IP again, until the entry times out
+    (nf_conntrack_tcp_timeout_syn_sent, 120 s by default): kube-proxy leaves
+    these entries when it drops the endpoint."""
+    result = run("docker", "exec", node, "conntrack", "-L", "-p", "tcp", "--state", "SYN_SENT",
+                 "--reply-src", ip, timeout=30)
+    return len(result.stdout.splitlines())
 
 
 def seconds_until(predicate, since: float, timeout: float, message: str) -> float:
@@ -165,15 +152,12 @@ def test_a_lost_web_pod_is_replaced_on_the_other_worker_and_no_increment_is_lost
                          TIMEOUT=REQUEST_TIMEOUT)
     traffic.wait_running()
     start = wait_for_traffic(release)
-    lost_cidr = core.read_node(lost_node).spec.pod_cidr
-    routed = withdraws_routes(api)
-    if routed:
-        assert has_route(redis_node, lost_cidr), f"{redis_node} routes to {lost_node}'s pods ({lost_cidr})"
 
     lost_at = lose_node(lost_node)
     stop_took = time.monotonic() - lost_at
     dropped = seconds_until(lambda: not serving(api, release.namespace, release.service, lost_ip), lost_at,
                             timeout=300, message=f"the Service to stop sending to {lost_pod}")
+    stale_attempts = attempts_to(redis_node, lost_ip)
 
     def replaced():
         ready = [pod for pod in release.web_pods(core) if pod.metadata.name != lost_pod and pod_ready(pod)]
@@ -187,15 +171,13 @@ def test_a_lost_web_pod_is_replaced_on_the_other_worker_and_no_increment_is_lost
     assert {pod.spec.node_name for pod in ready} == {redis_node}, "the replacement runs on the other worker"
     replacement = next(pod.metadata.name for pod in ready if pod.metadata.name not in pods_before)
     # Then served by the two pods ready now, long enough that the last
-    # RECOVERED answers were all sent well after the replacement came in and
-    # the lost node's routes went.
+    # RECOVERED answers were all sent after the replacement came in and the
+    # last attempt to reach the lost pod left the client's node's conntrack
+    # table: until then a new connection from a port that tried the lost pod
+    # goes there again and times out.
     replaced_at = lost_at + replaced_after
-    routes_gone = "kept"
-    if routed:
-        withdrawn = seconds_until(lambda: not has_route(redis_node, lost_cidr), lost_at, timeout=300,
-                                  message=f"{redis_node}'s route to {lost_node}'s pods ({lost_cidr}) withdrawn")
-        routes_gone = f"withdrawn after {withdrawn:.1f}s"
-        time.sleep(ROUTES_SETTLED)
+    forgotten = seconds_until(lambda: attempts_to(redis_node, lost_ip) == 0, lost_at, timeout=300,
+                              message=f"{redis_node}'s conntrack table to forget the attempts to reach {lost_pod}")
     wait_for_traffic(release, visits=300, timeout=120)
     traffic.stop()
     result = traffic(timeout=120)
@@ -215,7 +197,8 @@ def test_a_lost_web_pod_is_replaced_on_the_other_worker_and_no_increment_is_lost
           f"the Service stopped sending to the lost pod after {dropped:.1f}s ({len(after_dropped)} failures sent "
           f"after that); a replacement was ready after {replaced_after:.1f}s ({len(late)} failures sent after "
           f"that: {late}{'; slow answers: ' + str(slow_answers(core, release, 1000)) if late else ''}); "
-          f"the lost node's routes {routes_gone}; the node was back in {back_after:.1f}s; {counts(visits, final)}")
+          f"{stale_attempts} unanswered attempts to reach the lost pod tracked when the Service dropped it, the "
+          f"last gone after {forgotten:.1f}s; the node was back in {back_after:.1f}s; {counts(visits, final)}")
     assert not [s for s in result["statuses"] if s.startswith("5")], result["statuses"]
     assert failures, "requests sent to the lost pod failed until the Service dropped it"
     assert result["hosts"].get(replacement), f"the replacement {replacement} answered: {result['hosts']}"
