@@ -85,6 +85,18 @@ def test_the_release_is_scraped_and_its_alert_fires_and_resolves(prometheus, rel
                    for rule in group["rules"])
 
     wait_until(rule_loaded, timeout=120, interval=2, message="the release's PrometheusRule loaded")
+
+    # Redis answering as the scrapes see it: a scrape of each web pod read the
+    # count (the visits gauge has a series only from then on) and found its
+    # counter not degraded. A pod's first scrape may come before Redis
+    # answers it.
+    def series_pods(query: str) -> set[str]:
+        return {sample["metric"]["pod"] for sample in api_get(prometheus, "query", query=query)["result"]}
+
+    release_series = f'{{namespace="{namespace}", service="{service}"}}'
+    wait_until(lambda: series_pods(f"friendlyhello_visits{release_series}")
+               == series_pods(f"friendlyhello_counter_degraded{release_series} == 0") == pods,
+               timeout=120, interval=POLL_SECONDS, message="a scrape of each web pod that read the count from Redis")
     wait_until(lambda: not degraded_alerts(prometheus, namespace), timeout=60, interval=POLL_SECONDS,
                message="no FriendlyhelloCounterDegraded while Redis answers")
     with port_forward(namespace, f"service/{service}", 80) as url:
