@@ -99,7 +99,7 @@ import json, os, re, signal, sys, time, urllib.request, urllib.error
 url = os.environ["URL"]; seconds = float(os.environ.get("SECONDS_", "0")); count = int(os.environ.get("COUNT", "0"))
 statuses, hosts, visits, errors, degraded_at, failures = {}, {}, [], [], [], []
 timeout = float(os.environ.get("TIMEOUT", "5"))
-stopping = []
+stopping, last_degraded = [], None
 signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
 deadline = time.monotonic() + seconds
 n = 0
@@ -118,12 +118,13 @@ while (count and n < count) or (seconds and time.monotonic() < deadline and not 
     if host: hosts[host.group(1)] = hosts.get(host.group(1), 0) + 1
     found = re.search(r"<b>Visits:</b> (\d+)", body)
     visits.append(int(found.group(1)) if found else None)
-    if status == 200 and not found: degraded_at.append(time.monotonic())
+    if status == 200 and not found: degraded_at.append(time.monotonic()); last_degraded = n - 1
     if status != 200: failures.append([sent, time.monotonic(), error])
     if seconds: time.sleep(float(os.environ.get("PAUSE", "0.01")))
 print("RESULT " + json.dumps({"requests": n, "statuses": statuses, "hosts": hosts, "visits": visits,
     "errors": errors[:10], "degraded_seconds": (degraded_at[-1] - degraded_at[0]) if degraded_at else 0,
-    "degraded_window": [degraded_at[0], degraded_at[-1]] if degraded_at else None, "failures": failures[:1000],
+    "degraded_window": [degraded_at[0], degraded_at[-1]] if degraded_at else None, "last_degraded": last_degraded,
+    "failures": failures[:1000],
     "stopped": bool(stopping)}))
 """
 

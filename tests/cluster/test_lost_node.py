@@ -253,8 +253,10 @@ def test_a_lost_redis_node_degrades_until_it_returns_and_loses_no_increment(
     assert not [s for s in result["statuses"] if s.startswith("5")], result["statuses"]
     assert degraded, "the page answered degraded while Redis was away"
     assert release.redis_pod(core).metadata.uid == redis_uid, "the same Redis pod, on its own volume"
-    last_without_count = max(i for i, v in enumerate(visits) if v is None)
-    assert any(v is not None for v in visits[last_without_count + 1:]), "counting again once Redis was back"
+    # Counting again: an answer after the last degraded one carries a count. (A
+    # request that got no answer at all is a failure, reported above; in one
+    # CI run the client's last request was one, timed out.)
+    assert any(v is not None for v in visits[result["last_degraded"] + 1:]), "counting again once Redis was back"
     assert counted[-1] > start + 100, "the count went on from where it was"
     # Counted but unanswered visits are reported, not refused: a jump of one
     # that no failed or degraded answer covers has been seen, once before the
