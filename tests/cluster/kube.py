@@ -92,7 +92,8 @@ def port_forward(namespace: str, target: str, remote_port: int):
 # it requests URL COUNT times, or for at most SECONDS until told to stop
 # (SIGTERM: the request in flight completes), each request given TIMEOUT
 # seconds, and prints one JSON summary; each failure is [sent, ended, what
-# went wrong]. Its times are time.monotonic(): the nodes are containers on
+# went wrong], and last_degraded the index in visits of the last answer
+# without a count (None if none). Its times are time.monotonic(): the nodes are containers on
 # the test's own kernel, so the test's clock too.
 CLIENT_SCRIPT = r"""
 import json, os, re, signal, sys, time, urllib.request, urllib.error
