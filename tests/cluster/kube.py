@@ -93,8 +93,8 @@ def port_forward(namespace: str, target: str, remote_port: int):
 # (SIGTERM: the request in flight completes), each request given TIMEOUT
 # seconds, and prints one JSON summary; each failure is [sent, ended, what
 # went wrong], and last_degraded the index in visits of the last answer
-# without a count (None if none). Its times are time.monotonic(): the nodes are containers on
-# the test's own kernel, so the test's clock too.
+# without a count (None if none). Its times are time.monotonic(): the nodes
+# are containers on the test's own kernel, so the test's clock too.
 CLIENT_SCRIPT = r"""
 import json, os, re, signal, sys, time, urllib.request, urllib.error
 url = os.environ["URL"]; seconds = float(os.environ.get("SECONDS_", "0")); count = int(os.environ.get("COUNT", "0"))
